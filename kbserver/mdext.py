@@ -1,0 +1,21 @@
+"""A Python-Markdown extension for the site build: raw HTML in content is shown as text, never run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markdown import Markdown
+from markdown.extensions import Extension
+
+
+class EscapeHtmlExtension(Extension):
+    """Drop Python-Markdown's raw-HTML handling, so `<script>` in a page is escaped like any text."""
+
+    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown's name)
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+
+
+def makeExtension(**kwargs: Any) -> EscapeHtmlExtension:  # noqa: N802 (Python-Markdown's name)
+    """Entry point Python-Markdown looks up by module name."""
+    return EscapeHtmlExtension(**kwargs)

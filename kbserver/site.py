@@ -1,0 +1,102 @@
+"""Build the MkDocs Material site from a commit, into a new folder, and swap it in when complete."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kbserver.errors import Conflict, ContentError
+from kbserver.repository import ContentRepository
+from kbserver.settings import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+THEME_OVERRIDES = PROJECT_ROOT / "overrides"
+KEEP_BUILDS = 2
+
+
+class Site:
+    """The built sites below root: `builds/<name>/{site,COMMIT}` and a `current` link to one of them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.builds = self.root / "builds"
+        self.current = self.root / "current"
+
+    def served_dir(self) -> Path | None:
+        """The folder of HTML being served, or None before the first build."""
+        target = self.current / "site"
+        return target.resolve() if target.is_dir() else None
+
+    def served_commit(self) -> str | None:
+        """The commit the served site was built from."""
+        marker = self.current / "COMMIT"
+        return marker.read_text().strip() if marker.is_file() else None
+
+    @contextmanager
+    def _lock(self, wait: bool) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError as exc:
+                raise Conflict("another site build is running") from exc
+            yield
+
+    def build(self, repo: ContentRepository, commit: str, wait: bool = True) -> Path:
+        """Build the site of commit with mkdocs --strict and serve it; the old site stays until then."""
+        with self._lock(wait):
+            if self.served_commit() == commit:
+                return self.current.resolve()
+            self.builds.mkdir(parents=True, exist_ok=True)
+            self._remove_leftovers()
+            started = time.monotonic()
+            work = Path(tempfile.mkdtemp(prefix=".build-", dir=self.builds))
+            try:
+                source = work / "source"
+                repo.export(commit, source)
+                if not (source / "overrides").exists() and THEME_OVERRIDES.is_dir():
+                    shutil.copytree(THEME_OVERRIDES, source / "overrides")
+                output = work / "site"
+                self._run_mkdocs(source, output)
+                shutil.rmtree(source)
+                (work / "COMMIT").write_text(commit + "\n")
+                final = self.builds / f"{commit[:12]}-{time.time_ns()}"
+                os.rename(work, final)
+            except BaseException:
+                shutil.rmtree(work, ignore_errors=True)
+                raise
+            link = self.root / f".current-{os.getpid()}"
+            link.unlink(missing_ok=True)
+            link.symlink_to(final.relative_to(self.root))
+            os.replace(link, self.current)  # atomic: readers see the old site or the new one
+            self._prune(keep=final)
+            log.info("site: built %s in %.1f s", commit[:12], time.monotonic() - started)
+            return final
+
+    def _run_mkdocs(self, source: Path, output: Path) -> None:
+        command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"]
+        command += ["-f", str(source / "mkdocs.yml"), "-d", str(output)]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=source, check=False)
+        if result.returncode != 0:
+            lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
+            raise ContentError("the site build failed", {"output": lines[-30:]})
+
+    def _remove_leftovers(self) -> None:
+        # A build killed half-way leaves a .build-* folder; it was never served, so it can go.
+        for leftover in self.builds.glob(".build-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    def _prune(self, keep: Path) -> None:
+        done = sorted((p for p in self.builds.iterdir() if not p.name.startswith(".")), key=os.path.getmtime)
+        for old in done[:-KEEP_BUILDS]:
+            if old != keep:
+                shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,79 @@
+"""Engine creation and schema migrations that keep existing data across upgrades."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from kbserver.store import schema
+
+log = logging.getLogger(__name__)
+
+Migration = tuple[int, str, Callable[[sa.Connection], None]]
+
+
+def _create(*tables: sa.Table) -> Callable[[sa.Connection], None]:
+    # A table created here keeps the shape it has in schema.py; a later change to it is a new
+    # migration (ALTER ...), and this step must then spell out the table's original columns.
+    def step(conn: sa.Connection) -> None:
+        for table in tables:
+            table.create(conn)
+
+    return step
+
+
+MIGRATIONS: list[Migration] = [
+    (1, "users, tokens and sessions", _create(schema.users, schema.api_tokens, schema.sessions)),
+]
+
+
+def connect(url: str) -> sa.Engine:
+    """An engine for the state store URL; SQLite gets WAL, foreign keys and a busy timeout."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def migrate(engine: sa.Engine, migrations: list[Migration] | None = None) -> list[int]:
+    """Apply the migrations not applied yet, in order, each in its own transaction; returns them."""
+    applied: list[int] = []
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))  # one migrator at a time
+        schema.schema_migrations.create(conn, checkfirst=True)
+        done = set(conn.scalars(sa.select(schema.schema_migrations.c.version)))
+        for version, name, step in migrations if migrations is not None else MIGRATIONS:
+            if version in done:
+                continue
+            log.info("state store: applying migration %d (%s)", version, name)
+            step(conn)
+            conn.execute(
+                schema.schema_migrations.insert().values(version=version, name=name, applied_at=datetime.now(UTC))
+            )
+            applied.append(version)
+    return applied
+
+
+def schema_version(engine: sa.Engine) -> int:
+    """The newest migration applied to the store."""
+    with engine.connect() as conn:
+        return int(conn.scalar(sa.select(sa.func.max(schema.schema_migrations.c.version))) or 0)
