@@ -52,7 +52,9 @@ class ContentRepository:
         try:
             repo = git.Repo(self.path)
         except (git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:
-            raise RepositoryError(f"{self.path} is not a content repository (run `kb init {self.path}`)") from exc
+            raise RepositoryError(
+                f"{self.path} is not a content repository (run `kb init {self.path}`)"
+            ) from exc
         try:
             yield repo
         finally:
@@ -107,7 +109,7 @@ class ContentRepository:
                 return
             for item in tree.traverse():
                 if isinstance(item, git.Blob):
-                    yield item.path, item.data_stream.read()
+                    yield str(item.path), bytes(item.data_stream.read())
 
     def read(self, commit: str, path: str) -> bytes | None:
         """One file at a commit, or None when it does not exist there."""
@@ -185,7 +187,10 @@ class ContentRepository:
                 else:
                     stream = repo.odb.store(IStream("blob", len(content), io.BytesIO(content)))
                     lines.append(f"100644 {stream.hexsha.decode()}\t{path}")
-            repo.git.update_index("--index-info", istream=io.BytesIO("\n".join(lines).encode() + b"\n"), env=env)
+            listing = Path(tmp) / "index-info"
+            listing.write_text("\n".join(lines) + "\n")
+            with listing.open("rb") as stdin:
+                repo.git.update_index("--index-info", istream=stdin, env=env)
             tree = repo.git.write_tree(env=env)
             parents = ["-p", expected_head] if expected_head else []
             who = {

@@ -85,7 +85,8 @@ class Site:
     def _run_mkdocs(self, source: Path, output: Path) -> None:
         command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"]
         command += ["-f", str(source / "mkdocs.yml"), "-d", str(output)]
-        result = subprocess.run(command, capture_output=True, text=True, cwd=source, check=False)
+        env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+        result = subprocess.run(command, capture_output=True, text=True, cwd=source, env=env, check=False)
         if result.returncode != 0:
             lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
             raise ContentError("the site build failed", {"output": lines[-30:]})

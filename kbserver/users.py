@@ -72,7 +72,9 @@ class UserStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def add(self, name: str, role: str, password: str | None, display_name: str = "", email: str = "") -> User:
+    def add(
+        self, name: str, role: str, password: str | None, display_name: str = "", email: str = ""
+    ) -> User:
         """Create a user; the password, if given, is stored as an argon2 hash."""
         if not NAME_RE.match(name):
             raise InvalidInput(f"invalid user name {name!r}: use 2-64 of a-z, 0-9, '.', '_' or '-'")
@@ -132,7 +134,9 @@ class UserStore:
             raise InvalidInput("the password must have at least 8 characters")
         user = self.get(name)
         with self.engine.begin() as conn:
-            conn.execute(users.update().where(users.c.id == user.id).values(password_hash=_HASHER.hash(password)))
+            conn.execute(
+                users.update().where(users.c.id == user.id).values(password_hash=_HASHER.hash(password))
+            )
 
     def authenticate(self, name: str, password: str) -> User:
         """The user whose name and password match; the same error for every failure."""
@@ -156,7 +160,9 @@ class UserStore:
         token = "kb_" + secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
             conn.execute(
-                api_tokens.insert().values(user_id=user.id, token_hash=_digest(token), label=label, created_at=_now())
+                api_tokens.insert().values(
+                    user_id=user.id, token_hash=_digest(token), label=label, created_at=_now()
+                )
             )
         return token
 
@@ -170,7 +176,9 @@ class UserStore:
             ).first()
             if row is None or row.disabled:
                 return None
-            conn.execute(api_tokens.update().where(api_tokens.c.id == row.token_id).values(last_used_at=_now()))
+            conn.execute(
+                api_tokens.update().where(api_tokens.c.id == row.token_id).values(last_used_at=_now())
+            )
         return _user(row)
 
     def start_session(self, user: User, hours: int) -> tuple[str, str]:

@@ -57,12 +57,15 @@ def _check_id(doc: Document, ids: dict[str, list[Document]], former: Mapping[str
                 doc.path,
                 line,
                 "id-format",
-                f"id {doc_id!r} does not match the {doc.kind} folder: expected {ID_PREFIXES[doc.kind]}<number>",
+                f"id {doc_id!r} does not match the {doc.kind} folder: "
+                f"expected {ID_PREFIXES[doc.kind]}<number>",
             )
         )
     others = [d.path for d in ids.get(doc_id, []) if d.path != doc.path]
     if others:
-        out.append(Finding(doc.path, line, "duplicate-id", f"id {doc_id} is also used by {', '.join(others)}"))
+        out.append(
+            Finding(doc.path, line, "duplicate-id", f"id {doc_id} is also used by {', '.join(others)}")
+        )
     if doc_id in former and former[doc_id] != doc.path:
         out.append(
             Finding(doc.path, line, "id-reused", f"id {doc_id} belonged to the deleted {former[doc_id]}")
@@ -85,7 +88,9 @@ def _check_links(doc: Document, corpus: Corpus) -> list[Finding]:
         linked = corpus.documents.get(path)
         if anchor and linked and anchor not in {s.anchor for s in linked.sections}:
             out.append(
-                Finding(doc.path, link.line, "broken-anchor", f"{target or 'this page'} has no heading #{anchor}")
+                Finding(
+                    doc.path, link.line, "broken-anchor", f"{target or 'this page'} has no heading #{anchor}"
+                )
             )
     return out
 
@@ -107,7 +112,9 @@ def _check_script(doc: Document, meta: ScriptMeta) -> list[Finding]:
             )
     for name in sorted(declared - used):
         out.append(
-            Finding(doc.path, doc.line_of_key("variables"), "unused-variable", f"{name} is never used", "warning")
+            Finding(
+                doc.path, doc.line_of_key("variables"), "unused-variable", f"{name} is never used", "warning"
+            )
         )
     steps = doc.steps
     if not steps:
@@ -116,7 +123,9 @@ def _check_script(doc: Document, meta: ScriptMeta) -> list[Finding]:
     for step in steps:
         for target, line in step.targets:
             if target not in anchors:
-                out.append(Finding(doc.path, line, "missing-step", f"link to step #{target}, which does not exist"))
+                out.append(
+                    Finding(doc.path, line, "missing-step", f"link to step #{target}, which does not exist")
+                )
     reached = _reachable(steps, anchors)
     for n, step in enumerate(steps):
         if n not in reached:
@@ -145,7 +154,9 @@ def _reachable(steps: list, anchors: dict[str, int]) -> set[int]:  # type: ignor
     return seen
 
 
-def _check_translation(doc: Document, ids: dict[str, list[Document]], is_stale: StaleCheck | None) -> list[Finding]:
+def _check_translation(
+    doc: Document, ids: dict[str, list[Document]], is_stale: StaleCheck | None
+) -> list[Finding]:
     meta = doc.meta
     if meta is None or not meta.translation_of:
         return []
@@ -155,7 +166,11 @@ def _check_translation(doc: Document, ids: dict[str, list[Document]], is_stale: 
         return [Finding(doc.path, line, "translation-source", f"source {meta.translation_of} does not exist")]
     source = sources[0]
     if source.meta and source.meta.lang == meta.lang:
-        return [Finding(doc.path, line, "translation-source", f"source {meta.translation_of} is in the same language")]
+        return [
+            Finding(
+                doc.path, line, "translation-source", f"source {meta.translation_of} is in the same language"
+            )
+        ]
     if not meta.source_commit:
         return []  # source_commit is optional: an unpinned translation is not checked for staleness
     stale = is_stale(source.path, meta.source_commit) if is_stale else None

@@ -56,11 +56,13 @@ def parse_document(path: str, source: str | bytes) -> Document:
     findings: list[Finding] = []
     if isinstance(source, bytes):
         try:
-            source = source.decode("utf-8")
+            text = source.decode("utf-8")
         except UnicodeDecodeError as exc:
             findings.append(Finding(path, 1, "encoding", f"not UTF-8 text ({exc.reason})"))
-            source = source.decode("utf-8", errors="replace")
-    source = source.removeprefix("\ufeff")
+            text = source.decode("utf-8", errors="replace")
+    else:
+        text = source
+    source = text.removeprefix("\ufeff")
     kind = kind_for_path(path)
     front, body, body_line = split_front_matter(source)
     raw_meta, meta_lines = _load_front_matter(path, front, findings)
@@ -80,21 +82,23 @@ def parse_document(path: str, source: str | bytes) -> Document:
     return doc
 
 
-def _load_front_matter(path: str, front: str | None, findings: list[Finding]) -> tuple[dict[str, Any], dict[str, int]]:
+def _load_front_matter(
+    path: str, front: str | None, findings: list[Finding]
+) -> tuple[dict[str, Any], dict[str, int]]:
     if front is None:
         return {}, {}
-    lines = {}
-    for number, line in enumerate(front.splitlines(), start=2):
-        match = _KEY_LINE.match(line)
+    lines: dict[str, int] = {}
+    for number, text in enumerate(front.splitlines(), start=2):
+        match = _KEY_LINE.match(text)
         if match:
             lines.setdefault(match.group(1), number)
     try:
         loaded = yaml.safe_load(front)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
+        at = int(mark.line) + 2 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        findings.append(Finding(path, line, "front-matter-yaml", f"invalid YAML: {problem}"))
+        findings.append(Finding(path, at, "front-matter-yaml", f"invalid YAML: {problem}"))
         return {}, lines
     if loaded is None:
         return {}, lines
@@ -107,7 +111,9 @@ def _load_front_matter(path: str, front: str | None, findings: list[Finding]) ->
 def _validate_meta(doc: Document, has_front_matter: bool) -> None:
     assert doc.kind is not None
     if not has_front_matter:
-        doc.findings.append(Finding(doc.path, 1, "front-matter-missing", "no YAML front matter (--- ... ---)"))
+        doc.findings.append(
+            Finding(doc.path, 1, "front-matter-missing", "no YAML front matter (--- ... ---)")
+        )
         return
     if any(f.rule == "front-matter-yaml" for f in doc.findings):
         return

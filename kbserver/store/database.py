@@ -67,7 +67,9 @@ def migrate(engine: sa.Engine, migrations: list[Migration] | None = None) -> lis
             log.info("state store: applying migration %d (%s)", version, name)
             step(conn)
             conn.execute(
-                schema.schema_migrations.insert().values(version=version, name=name, applied_at=datetime.now(UTC))
+                schema.schema_migrations.insert().values(
+                    version=version, name=name, applied_at=datetime.now(UTC)
+                )
             )
             applied.append(version)
     return applied

@@ -1,0 +1,63 @@
+"""The app factory: composes settings, services and routers; implements nothing itself."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from kbserver import __version__
+from kbserver.api.errors import install_error_handlers
+from kbserver.api.routes import console, content, health, session, site, users
+from kbserver.services import Services
+from kbserver.settings import Settings
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """Build the service for settings (tests pass their own, for a temporary directory)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = services or Services.open(settings)
+        app.state.services.refresh_site_in_background()
+        yield
+        if services is None:
+            app.state.services.close()
+
+    app = FastAPI(
+        title="KB: knowledge base for IT support desks",
+        version=__version__,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        return response
+
+    app.mount("/app/static", StaticFiles(directory=STATIC), name="console-static")
+    for module in (health, session, users, content, console):
+        app.include_router(module.router)
+    app.include_router(site.router)  # last: it answers every other path
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory` with several workers: settings from KB_* variables."""
+    return create_app(Settings())

@@ -1,0 +1,57 @@
+"""Login and logout for the browser and scripts, and who am I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from kbserver.api.deps import SESSION_COOKIE, CurrentUser, ServicesDep, optional_user
+from kbserver.services import Services
+from kbserver.users import User
+
+router = APIRouter(tags=["session"])
+
+
+class Login(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+def open_session(response: Response, services: Services, user: User) -> str:
+    """Start a session for user and set its cookie; returns the CSRF token."""
+    token, csrf = services.users.start_session(user, services.settings.session_hours)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=services.settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=services.settings.secure_cookies,
+        path="/",
+    )
+    return csrf
+
+
+@router.post("/api/session")
+def login(body: Login, response: Response, services: ServicesDep) -> dict[str, Any]:
+    """Log in with name and password; sets the session cookie and returns the CSRF token."""
+    user = services.users.authenticate(body.name, body.password)
+    csrf = open_session(response, services, user)
+    return {"user": user.as_json(), "csrf_token": csrf}
+
+
+@router.delete("/api/session", status_code=204)
+async def logout(request: Request, response: Response, services: ServicesDep) -> None:
+    """End the browser session."""
+    await optional_user(request, services)  # checks the CSRF token of a cookie session
+    if cookie := request.cookies.get(SESSION_COOKIE):
+        services.users.end_session(cookie)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/api/me")
+def me(user: CurrentUser, request: Request) -> dict[str, Any]:
+    """The logged-in user, and the CSRF token of a browser session."""
+    return {"user": user.as_json(), "csrf_token": getattr(request.state, "csrf", None)}

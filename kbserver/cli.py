@@ -1,0 +1,165 @@
+"""`kb`: parse arguments, call a command, translate domain errors to a message and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kbserver.errors import KBError
+from kbserver.settings import PROJECT_ROOT, Settings
+
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        key: value
+        for key in ("repo", "data_dir", "database_url", "host", "port")
+        if (value := getattr(args, key, None)) is not None
+    }
+    return Settings(**overrides)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kb", description="Knowledge base and procedures manual for IT desks."
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--repo", type=Path, help="content repository (KB_REPO)")
+    common.add_argument("--data-dir", type=Path, help="index, site and local state (KB_DATA_DIR)")
+    common.add_argument("--database-url", help="state store URL (KB_DATABASE_URL)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", help="create a content repository seeded with content")
+    p.add_argument("path", type=Path)
+    p.add_argument(
+        "--from", dest="source", type=Path, default=PROJECT_ROOT, help="folder with docs/ and mkdocs.yml"
+    )
+
+    p = sub.add_parser("serve", parents=[common], help="run the service")
+    p.add_argument("--host", help="address to listen on (KB_HOST)")
+    p.add_argument("--port", type=int, help="port to listen on (KB_PORT)")
+    p.add_argument("--workers", type=int, default=1)
+
+    p = sub.add_parser("lint", parents=[common], help="check content: schema, ids, links, scripts")
+    p.add_argument("dir", nargs="?", type=Path, default=None, help="folder with docs/ (default: .)")
+    p.add_argument("--ref", help="lint this branch or commit of --repo instead of a folder")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("build", parents=[common], help="build the site from a commit and serve it")
+    p.add_argument("--ref", default=None, help="branch or commit (default: the approved branch)")
+
+    user = sub.add_parser("user", help="users and roles").add_subparsers(dest="action", required=True)
+    p = user.add_parser("add", parents=[common], help="create a user")
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=["operator", "lead", "approver", "admin"])
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.add_argument("--display-name", default="")
+    p.add_argument("--email", default="")
+    p = user.add_parser("list", parents=[common], help="list users")
+    p.add_argument("--json", action="store_true")
+    p = user.add_parser("disable", parents=[common], help="disable a user, ending sessions and tokens")
+    p.add_argument("name")
+    p = user.add_parser("passwd", parents=[common], help="set a user's password from standard input")
+    p.add_argument("name")
+    p.add_argument("--password-stdin", action="store_true", required=True)
+    p = user.add_parser("token", parents=[common], help="print a new API token for a user")
+    p.add_argument("name")
+    p.add_argument("--label", default="")
+    return parser
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _read_password() -> str:
+    password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise KBError("no password on standard input")
+    return password
+
+
+def _run(args: argparse.Namespace) -> int:
+    from kbserver.commands import lint, serve, users
+    from kbserver.repository import ContentRepository
+    from kbserver.services import Services
+
+    if args.command == "init":
+        repo = ContentRepository.create(args.path, args.source)
+        commit = repo.resolve("main")
+        count = sum(1 for p, _ in repo.files(commit) if p.endswith(".md"))
+        print(f"Created content repository {args.path} ({count} Markdown files, commit {commit[:12]})")
+        return 0
+    settings = _settings(args)
+    if args.command == "serve":
+        return serve.serve(settings, args.workers)
+    if args.command == "lint":
+        if args.ref or (args.dir is None and args.repo is not None):
+            findings = lint.lint_commit(ContentRepository(settings.repo), args.ref or settings.branch)
+        else:
+            findings = lint.lint_directory(args.dir or Path("."))
+        errors = sum(f.severity == "error" for f in findings)
+        if args.json:
+            _print_json({"errors": errors, "findings": [f.as_json() for f in findings]})
+        else:
+            for finding in findings:
+                print(finding)
+            print(f"{errors} error(s), {len(findings) - errors} warning(s)", file=sys.stderr)
+        return EXIT_FINDINGS if errors else 0
+    services = Services.open(settings)
+    try:
+        if args.command == "build":
+            commit = services.repository.resolve(args.ref or settings.branch)
+            print(f"Building the site for {commit[:12]} ...", flush=True)
+            started = time.monotonic()
+            folder = services.site.build(services.repository, commit)
+            print(f"Site built in {time.monotonic() - started:.1f} s: {folder}")
+            return 0
+        store = services.users
+        if args.action == "add":
+            password = _read_password() if args.password_stdin else None
+            created = store.add(args.name, args.role, password, args.display_name, args.email)
+            print(f"Created user {created.name} ({created.role.value})")
+        elif args.action == "list":
+            found = store.list()
+            _print_json([u.as_json() for u in found]) if args.json else print(users.user_table(found))
+        elif args.action == "disable":
+            store.disable(args.name)
+            print(f"Disabled {args.name}; their sessions and tokens are revoked")
+        elif args.action == "passwd":
+            store.set_password(args.name, _read_password())
+            print(f"Password of {args.name} changed")
+        elif args.action == "token":
+            print(store.issue_token(args.name, args.label))
+        return 0
+    finally:
+        services.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `kb` with argv; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KBError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.details:
+            detail = (
+                exc.details if isinstance(exc.details, str) else json.dumps(exc.details, ensure_ascii=False)
+            )
+            print(detail, file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def run() -> None:
+    """Console entry point."""
+    sys.exit(main())

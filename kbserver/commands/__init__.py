@@ -1,0 +1,1 @@
+"""The CLI's commands: small typed functions that tests call directly."""

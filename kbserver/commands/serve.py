@@ -1,0 +1,54 @@
+"""`kb serve`: check the repository, migrate the store, say how to log in, run uvicorn."""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+
+from kbserver.commands.users import INITIAL_PASSWORD_FILE, ensure_first_admin
+from kbserver.errors import RepositoryError
+from kbserver.services import Services
+from kbserver.settings import Settings
+
+
+def export_settings(settings: Settings) -> None:
+    """Put the settings into KB_* variables so that every worker process builds the same object."""
+    for name, value in settings.model_dump().items():
+        if hasattr(value, "resolve"):
+            value = value.resolve()
+        os.environ[f"KB_{name.upper()}"] = str(value)
+
+
+def serve(settings: Settings, workers: int = 1) -> int:
+    """Run the service until interrupted."""
+    services = Services.open(settings)
+    try:
+        commit = services.main_commit()
+        if commit is None:
+            raise RepositoryError(
+                f"{settings.repo} has no branch {settings.branch}; create it with `kb init {settings.repo}`"
+            )
+        password = ensure_first_admin(services.users, settings.data_dir)
+    finally:
+        services.close()
+    url = f"http://{settings.host}:{settings.port}/"
+    print(f"Base de conocimiento: {url}  (commit {commit[:12]} de {settings.branch})")
+    if password:
+        print(f"  Primer inicio: usuario «admin», contraseña «{password}»")
+        print(f"  (guardada en {settings.data_dir / INITIAL_PASSWORD_FILE}; cámbiela con")
+        print("   `kb user passwd admin --password-stdin` y borre ese fichero)")
+    else:
+        print(f"  Inicie sesión en {url}app/login")
+    print("  Más usuarios: kb user add NOMBRE --role operator|lead|approver|admin --password-stdin")
+    print("  Ctrl+C para parar.", flush=True)
+    export_settings(settings)
+    uvicorn.run(
+        "kbserver.api.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+    )
+    return 0

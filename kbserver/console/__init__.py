@@ -1,0 +1,1 @@
+"""The console at /app: server-rendered pages, Spanish by default, English available."""

@@ -1,0 +1,128 @@
+"""Role boundaries, sessions with CSRF, bearer tokens, public read, and secrets kept out of logs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kbserver.api.app import create_app
+from kbserver.services import Services
+from tests.api.conftest import PASSWORD, login
+
+
+def test_everything_needs_login_by_default(client: TestClient) -> None:
+    assert client.get("/api/me").status_code == 401
+    assert client.get("/api/users").status_code == 401
+    page = client.get("/", headers={"accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/app/login")
+    body = client.get("/kb/").json()
+    assert body["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize(
+    ("name", "status"), [("operator1", 403), ("lead1", 403), ("approver1", 403), ("admin1", 200)]
+)
+def test_only_admins_manage_users(client: TestClient, name: str, status: int) -> None:
+    login(client, name)
+    assert client.get("/api/users").status_code == status
+
+
+def test_forbidden_error_names_the_role(client: TestClient) -> None:
+    csrf = login(client, "operator1")
+    response = client.post("/api/users", json={"name": "x1", "role": "admin"}, headers={"x-csrf-token": csrf})
+    assert response.status_code == 403
+    assert response.json()["error"] == {
+        "code": "forbidden",
+        "message": "this needs the role admin; you are operator",
+        "details": None,
+    }
+
+
+def test_every_role_reads_the_site_in_spanish(client: TestClient) -> None:
+    for name in ("operator1", "lead1", "approver1", "admin1"):
+        login(client, name)
+        page = client.get("/kb/red-vpn/vpn-no-conecta/")
+        assert page.status_code == 200
+        assert "La VPN no conecta" in page.text and 'lang="es"' in page.text
+        client.cookies.clear()
+
+
+def test_session_writes_need_the_csrf_token(client: TestClient) -> None:
+    csrf = login(client, "admin1")
+    new = {"name": "nuevo", "role": "operator", "password": "another-password"}
+    assert client.post("/api/users", json=new).status_code == 403
+    assert client.post("/api/users", json=new, headers={"x-csrf-token": "wrong"}).status_code == 403
+    assert client.post("/api/users", json=new, headers={"x-csrf-token": csrf}).status_code == 201
+
+
+def test_bearer_token_without_csrf_and_revocation(client: TestClient, app_services: Services) -> None:
+    token = app_services.users.issue_token("admin1")
+    headers = {"authorization": f"Bearer {token}"}
+    assert client.get("/api/users", headers=headers).status_code == 200
+    new = {"name": "robot", "role": "operator"}
+    assert client.post("/api/users", json=new, headers=headers).status_code == 201
+    app_services.users.disable("admin1")
+    assert client.get("/api/users", headers=headers).status_code == 401
+    assert client.get("/api/me", headers={"authorization": "Basic abc"}).status_code == 401
+
+
+def test_public_read_opens_reading_only(app_services: Services) -> None:
+    settings = app_services.settings.model_copy(update={"public_read": True})
+    app_services.settings = settings
+    with TestClient(create_app(settings, app_services)) as anonymous:
+        assert anonymous.get("/kb/").status_code == 200
+        assert anonymous.get("/api/users").status_code == 401
+        assert anonymous.get("/api/me").status_code == 401
+
+
+def test_login_form_with_csrf_and_logout(client: TestClient) -> None:
+    form = client.get("/app/login")
+    assert form.status_code == 200 and "Iniciar sesión" in form.text
+    token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+    forged = client.post("/app/login", data={"name": "lead1", "password": PASSWORD, "csrf_token": "forged"})
+    assert forged.status_code == 403
+    wrong = client.post("/app/login", data={"name": "lead1", "password": "nope", "csrf_token": token})
+    assert wrong.status_code == 401 and "incorrectos" in wrong.text
+    ok = client.post(
+        "/app/login",
+        data={"name": "lead1", "password": PASSWORD, "csrf_token": token, "next": "https://evil.example/"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == "/app"
+    cookie = ok.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    home = client.get("/app?lang=en")
+    assert "Hello, lead1" in home.text and "L2 lead" in home.text
+    csrf = home.text.split('name="csrf_token" value="')[1].split('"')[0]
+    assert client.post("/app/logout", data={"csrf_token": "x"}).status_code == 403
+    assert client.post("/app/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    assert client.get("/api/me").status_code == 401
+
+
+def test_no_secret_in_logs(
+    client: TestClient, app_services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = app_services.users.issue_token("lead1")
+    client.get("/api/me", headers={"authorization": f"Bearer {token}"})
+    client.post("/api/session", json={"name": "lead1", "password": "bad-password-xyz"})
+    login(client, "lead1")
+    assert PASSWORD not in caplog.text and token not in caplog.text and "bad-password-xyz" not in caplog.text
+
+
+def test_error_shape(client: TestClient) -> None:
+    login(client, "admin1")
+    missing = client.get("/api/nothing-here")
+    assert missing.status_code == 404 and set(missing.json()["error"]) == {"code", "message", "details"}
+    bad = client.post("/api/session", json={"name": ""})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "invalid_input"
+    assert {d["field"] for d in bad.json()["error"]["details"]} == {"name", "password"}
+
+
+def test_health_reports_the_commit(client: TestClient, app_services: Services) -> None:
+    health = client.get("/api/health").json()
+    assert health["commit"] == app_services.main_commit()
+    assert health["site"] == {"commit": app_services.main_commit(), "ready": True}
