@@ -83,7 +83,8 @@ class Site:
             return final
 
     def _run_mkdocs(self, source: Path, output: Path) -> None:
-        command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"]
+        # No --quiet: MkDocs counts --strict warnings only when they are logged.
+        command = [sys.executable, "-m", "mkdocs", "build", "--strict"]
         command += ["-f", str(source / "mkdocs.yml"), "-d", str(output)]
         env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
         result = subprocess.run(command, capture_output=True, text=True, cwd=source, env=env, check=False)

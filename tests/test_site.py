@@ -1,0 +1,57 @@
+"""The site is built from a commit into a new folder and swapped in only when the build succeeds."""
+
+from __future__ import annotations
+
+import pytest
+
+from kbserver.errors import ContentError
+from kbserver.repository import SERVICE_AUTHOR, ContentRepository
+from kbserver.site import Site
+
+
+def _commit(repo: ContentRepository, changes: dict[str, bytes | None]) -> str:
+    return repo.commit_files("main", changes, "change", SERVICE_AUTHOR, expected_head=repo.head("main"))
+
+
+def test_build_serves_the_commit_and_escapes_raw_html(content_repo: ContentRepository, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site = Site(tmp_path / "site")
+    assert site.served_dir() is None
+    page = content_repo.read(content_repo.resolve("main"), "docs/kb/red-vpn/vpn-lenta.md")
+    assert page
+    commit = _commit(
+        content_repo, {"docs/kb/red-vpn/vpn-lenta.md": page + b"\n<script>alert('x')</script>\n"}
+    )
+    site.build(content_repo, commit)
+    assert site.served_commit() == commit
+    served = site.served_dir()
+    assert served is not None
+    html = (served / "kb" / "red-vpn" / "vpn-lenta" / "index.html").read_text()
+    assert "VPN lenta o con desconexiones frecuentes" in html
+    assert "<script>alert('x')</script>" not in html and "&lt;script&gt;alert" in html
+    assert "KB-0012" in html  # the metadata panel
+    assert "fonts.googleapis.com" not in html
+
+
+def test_failed_build_keeps_the_old_site(content_repo: ContentRepository, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site = Site(tmp_path / "site")
+    good = content_repo.resolve("main")
+    site.build(content_repo, good)
+    before = site.served_dir()
+    broken = (
+        b"---\nid: KB-0999\ntitle: Roto\nlang: es\nowner: a\naudience: [L1]\nreview_by: 2030-01-01\n---\n\n"
+    )
+    bad = _commit(content_repo, {"docs/kb/red-vpn/roto.md": broken + b"[x](no-existe.md)\n"})
+    with pytest.raises(ContentError) as failure:
+        site.build(content_repo, bad)
+    assert any("no-existe.md" in line for line in failure.value.details["output"])
+    assert site.served_commit() == good and site.served_dir() == before
+    assert not list(site.builds.glob(".build-*"))
+
+
+def test_leftovers_of_a_killed_build_are_removed(content_repo: ContentRepository, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site = Site(tmp_path / "site")
+    leftover = site.builds / ".build-killed"
+    (leftover / "site").mkdir(parents=True)
+    site.build(content_repo, content_repo.resolve("main"))
+    assert not leftover.exists()
+    assert site.served_dir() is not None
