@@ -37,7 +37,9 @@ def live_server(services: Services) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(services.settings, services), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(services.settings, services), host="127.0.0.1", port=port, log_level="warning"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -61,7 +63,12 @@ def page(request: pytest.FixtureRequest) -> Iterator[object]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
         )
         context = browser.new_context(locale="es-ES")
         new_page = context.new_page()
