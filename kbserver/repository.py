@@ -152,6 +152,30 @@ class ContentRepository:
                         continue
                     yield line.strip(), blob.data_stream.read()
 
+    def diff_paths(self, old: str, new: str, prefix: str = "docs/") -> list[tuple[str, str]]:
+        """(status, path) of files below prefix that differ between two commits; a rename is D + A."""
+        with self._repo() as repo:
+            try:
+                out = repo.git.diff("--name-status", "--no-renames", old, new, "--", prefix)
+            except git.GitCommandError as exc:
+                raise NotFound(f"cannot diff {old}..{new}") from exc
+        return [(line[0], line.split("\t", 1)[1]) for line in out.splitlines() if "\t" in line]
+
+    def last_changes(self, ref: str, prefix: str = "docs/", since: str | None = None) -> dict[str, tuple[str, str]]:
+        """For each file below prefix changed up to ref (after since): the sha and date of its last commit."""
+        revision = f"{since}..{ref}" if since else ref
+        with self._repo() as repo:
+            out = repo.git.log("--format=@%H %aI", "--name-only", "--no-renames", revision, "--", prefix)
+        found: dict[str, tuple[str, str]] = {}
+        current = ("", "")
+        for line in out.splitlines():
+            if line.startswith("@"):
+                sha, _, date = line[1:].partition(" ")
+                current = (sha, date)
+            elif line.strip():
+                found.setdefault(line.strip(), current)
+        return found
+
     def log(self, ref: str, path: str | None = None, limit: int = 50) -> list[CommitInfo]:
         """Commits of ref, newest first, optionally only those touching path."""
         with self._repo() as repo:

@@ -183,6 +183,7 @@ class Document:
     placeholders: list[Placeholder] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    intro: str = ""
     meta_lines: dict[str, int] = field(default_factory=dict)
 
     @property

@@ -132,7 +132,13 @@ def _validate_meta(doc: Document, has_front_matter: bool) -> None:
 
 
 def _inline_text(token: Token) -> str:
-    return "".join(child.content for child in token.children or [] if child.type in ("text", "code_inline"))
+    parts = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return "".join(parts)
 
 
 def _read_structure(doc: Document) -> None:
@@ -157,6 +163,8 @@ def _read_structure(doc: Document) -> None:
         elif token.type in ("fence", "code_block"):
             texts.append((line, token.content))
     last_line = offset + doc.body.count("\n") + 1
+    first_heading = headings[0][3] if headings else last_line + 1
+    doc.intro = "\n".join(t for ln, t in texts if ln < first_heading)
     for n, (level, title, anchor, line) in enumerate(headings):
         end = headings[n + 1][3] if n + 1 < len(headings) else last_line + 1
         text = "\n".join(t for ln, t in texts if line < ln < end)

@@ -1,0 +1,213 @@
+"""The search index: the only module that writes to Whoosh.
+
+An index lives in `generations/<name>/` with the commit it reflects in `COMMIT`; `current` links to the one
+being read. Catching up applies `git diff` to the current generation under one writer lock; a full rebuild
+writes a new generation and swaps the link, so readers never see a half-written index.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from kbserver.content import Document, parse_document
+from kbserver.content.model import kind_for_path
+from kbserver.errors import KBError
+from kbserver.repository import ContentRepository
+from kbserver.search.schema import build_schema
+
+log = logging.getLogger(__name__)
+SYNONYMS_FILE = "synonyms.txt"
+META_PATH = "__meta__"  # a stored record of the commit, committed atomically with the index
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """What a catch-up did: `current`, `updated` or `rebuilt`, and how many files it indexed or removed."""
+
+    action: str
+    commit: str
+    changed: int
+    seconds: float
+
+
+def document_fields(doc: Document, commit: str, updated: str) -> dict[str, object]:
+    """The index fields of a document: its own language's text fields, filters and stored display data."""
+    meta = doc.meta
+    assert meta is not None
+    lang = meta.lang
+    body_parts, sections = [doc.intro] if doc.intro else [], []
+    offset = len(doc.intro) + 2 if doc.intro else 0
+    for section in doc.sections:
+        sections.append([section.anchor, section.title, offset, offset + len(section.text)])
+        body_parts.append(section.text)
+        offset += len(section.text) + 2
+    keywords = [*meta.tags, *getattr(meta, "symptoms", []), getattr(meta, "product", None) or ""]
+    headings = " ".join(s.title for s in doc.sections)
+    body = "\n\n".join(body_parts)
+    return {
+        "path": doc.path,
+        "id": meta.id,
+        "kind": doc.kind.value if doc.kind else "",
+        "lang": lang,
+        "status": meta.status,
+        "category": doc.category or "",
+        "owner": meta.owner.lower(),
+        "audience": ",".join(meta.audience),
+        "tags": ",".join(t.lower() for t in meta.tags),
+        "translation_of": meta.translation_of or "",
+        "title": meta.title,
+        "url": doc.url,
+        "updated": updated,
+        "commit": commit,
+        "sections": json.dumps(sections, ensure_ascii=False),
+        "fold": f"{meta.title}\n{headings}\n{' '.join(keywords)}\n{body}",
+        "title_fold": meta.title,
+        f"title_{lang}": meta.title,
+        f"kw_{lang}": " ".join(keywords),
+        f"head_{lang}": headings,
+        f"body_{lang}": body,
+    }
+
+
+class SearchIndex:
+    """Generations of a Whoosh index below root, each pinned to a commit."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.current = self.root / "current"
+
+    def generation(self) -> Path | None:
+        """The folder of the generation being read, or None."""
+        return self.current.resolve() if self.current.is_dir() else None
+
+    def commit(self) -> str | None:
+        """The commit the current generation reflects."""
+        generation = self.generation()
+        marker = generation / "COMMIT" if generation else None
+        return marker.read_text().strip() if marker and marker.is_file() else None
+
+    @contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # one writer at a time, across processes
+            yield
+
+    def _healthy(self, generation: Path) -> bool:
+        try:
+            ix = whoosh_index.open_dir(str(generation / "index"))
+            with ix.searcher() as searcher:
+                searcher.doc_count()
+            ix.close()
+            return (generation / "COMMIT").is_file()
+        except Exception:  # a damaged index raises many kinds of error; all mean "rebuild"
+            return False
+
+    def catch_up(self, repo: ContentRepository, commit: str, progress: Progress | None = None) -> CatchUp:
+        """Bring the index to commit: by git diff when it can, by a full rebuild when it must."""
+        started = time.monotonic()
+        with self._writer_lock():
+            generation = self.generation()
+            if generation is None or not self._healthy(generation):
+                log.warning("search index %s: rebuilding from git", "missing" if generation is None else "corrupt")
+                count = self._rebuild(repo, commit, progress)
+                return CatchUp("rebuilt", commit, count, time.monotonic() - started)
+            indexed = self.commit()
+            if indexed == commit:
+                return CatchUp("current", commit, 0, time.monotonic() - started)
+            try:
+                changes = repo.diff_paths(indexed or "", commit)
+            except KBError:
+                log.warning("search index: commit %s is unknown; rebuilding from git", indexed)
+                count = self._rebuild(repo, commit, progress)
+                return CatchUp("rebuilt", commit, count, time.monotonic() - started)
+            count = self._apply(repo, generation, indexed or "", commit, changes)
+            return CatchUp("updated", commit, count, time.monotonic() - started)
+
+    def rebuild(self, repo: ContentRepository, commit: str, progress: Progress | None = None) -> CatchUp:
+        """Build a new generation from scratch and swap it in."""
+        started = time.monotonic()
+        with self._writer_lock():
+            count = self._rebuild(repo, commit, progress)
+        return CatchUp("rebuilt", commit, count, time.monotonic() - started)
+
+    def _documents(self, repo: ContentRepository, commit: str, paths: set[str] | None) -> Iterator[Document]:
+        for path, content in repo.files(commit):
+            if kind_for_path(path) is None or (paths is not None and path not in paths):
+                continue
+            doc = parse_document(path, content)
+            if doc.meta is None:
+                log.warning("search index: %s is skipped: %s", path, "; ".join(str(f) for f in doc.findings))
+                continue
+            yield doc
+
+    def _rebuild(self, repo: ContentRepository, commit: str, progress: Progress | None) -> int:
+        generations = self.root / "generations"
+        generations.mkdir(parents=True, exist_ok=True)
+        for leftover in generations.glob(".new-*"):
+            shutil.rmtree(leftover, ignore_errors=True)  # a rebuild killed half-way; never served
+        work = generations / f".new-{time.time_ns()}"
+        (work / "index").mkdir(parents=True)
+        updated = repo.last_changes(commit)
+        docs = list(self._documents(repo, commit, None))
+        ix = whoosh_index.create_in(str(work / "index"), build_schema())
+        writer = ix.writer(limitmb=256, procs=1)
+        for n, doc in enumerate(docs, start=1):
+            writer.add_document(**document_fields(doc, commit, updated.get(doc.path, ("", ""))[1]))
+            if progress:
+                progress(n, len(docs))
+        writer.add_document(path=META_PATH, status="meta", commit=commit)
+        writer.commit(optimize=True)
+        ix.close()
+        self._write_meta(work, repo, commit)
+        final = generations / f"{commit[:12]}-{time.time_ns()}"
+        os.rename(work, final)
+        link = self.root / f".current-{os.getpid()}"
+        link.unlink(missing_ok=True)
+        link.symlink_to(final.relative_to(self.root))
+        os.replace(link, self.current)
+        for old in generations.iterdir():
+            if old != final and not old.name.startswith("."):
+                shutil.rmtree(old, ignore_errors=True)  # open readers keep their files until they close
+        return len(docs)
+
+    def _apply(
+        self, repo: ContentRepository, generation: Path, since: str, commit: str, changes: list[tuple[str, str]]
+    ) -> int:
+        indexed = {path for status, path in changes if status != "D"}
+        updated = repo.last_changes(commit, since=since) if indexed else {}
+        ix = whoosh_index.open_dir(str(generation / "index"))
+        writer = ix.writer(timeout=30)
+        try:
+            for _status, path in changes:
+                writer.delete_by_term("path", path)
+            for doc in self._documents(repo, commit, indexed):
+                writer.add_document(**document_fields(doc, commit, updated.get(doc.path, ("", ""))[1]))
+            writer.update_document(path=META_PATH, status="meta", commit=commit)
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+        finally:
+            ix.close()
+        self._write_meta(generation, repo, commit)
+        return len(changes)
+
+    def _write_meta(self, generation: Path, repo: ContentRepository, commit: str) -> None:
+        synonyms = repo.read(commit, SYNONYMS_FILE) or b""
+        for name, data in (("synonyms.txt", synonyms), ("COMMIT", (commit + "\n").encode())):
+            tmp = generation / f".{name}.tmp"
+            tmp.write_bytes(data)
+            os.replace(tmp, generation / name)  # COMMIT last: it moves only once the index holds the commit
