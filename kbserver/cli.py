@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -55,6 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", parents=[common], help="build the site from a commit and serve it")
     p.add_argument("--ref", default=None, help="branch or commit (default: the approved branch)")
 
+    p = sub.add_parser("index", parents=[common], help="catch the search index up to main (or rebuild it)")
+    p.add_argument("--rebuild", action="store_true", help="rebuild from scratch instead of by git diff")
+
+    p = sub.add_parser("search", parents=[common], help="search as an operator would")
+    p.add_argument("query")
+    p.add_argument("--kind", choices=["article", "script", "procedure"])
+    p.add_argument("--lang", choices=["es", "en"])
+    p.add_argument("--tag")
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+
     user = sub.add_parser("user", help="users and roles").add_subparsers(dest="action", required=True)
     p = user.add_parser("add", parents=[common], help="create a user")
     p.add_argument("name")
@@ -87,7 +99,7 @@ def _read_password() -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from kbserver.commands import lint, serve, users
+    from kbserver.commands import lint, search, serve, users
     from kbserver.repository import ContentRepository
     from kbserver.services import Services
 
@@ -122,6 +134,18 @@ def _run(args: argparse.Namespace) -> int:
             folder = services.site.build(services.repository, commit)
             print(f"Site built in {time.monotonic() - started:.1f} s: {folder}")
             return 0
+        if args.command == "index":
+            done = search.index(services, args.rebuild)
+            print(
+                f"Index {done.action} at {done.commit[:12]}: {done.changed} file(s) in {done.seconds:.2f} s"
+            )
+            return 0
+        if args.command == "search":
+            services.catch_up_index()
+            filters = {"kind": [args.kind or ""], "lang": [args.lang or ""], "tag": [args.tag or ""]}
+            response = services.search.search(args.query, filters, args.limit)
+            _print_json(response) if args.json else print(search.results_table(response))
+            return 0
         store = services.users
         if args.action == "add":
             password = _read_password() if args.password_stdin else None
@@ -146,6 +170,7 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `kb` with argv; returns the exit code."""
     args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return _run(args)
     except KBError as exc:

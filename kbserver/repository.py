@@ -161,7 +161,9 @@ class ContentRepository:
                 raise NotFound(f"cannot diff {old}..{new}") from exc
         return [(line[0], line.split("\t", 1)[1]) for line in out.splitlines() if "\t" in line]
 
-    def last_changes(self, ref: str, prefix: str = "docs/", since: str | None = None) -> dict[str, tuple[str, str]]:
+    def last_changes(
+        self, ref: str, prefix: str = "docs/", since: str | None = None
+    ) -> dict[str, tuple[str, str]]:
         """For each file below prefix changed up to ref (after since): the sha and date of its last commit."""
         revision = f"{since}..{ref}" if since else ref
         with self._repo() as repo:

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 
 from kbserver.errors import Conflict, KBError
 from kbserver.repository import ContentRepository
+from kbserver.search import CatchUp, SearchIndex, SearchService
+from kbserver.search.log import SearchLog
 from kbserver.settings import Settings
 from kbserver.site import Site
 from kbserver.store import connect, migrate
@@ -27,7 +29,10 @@ class Services:
     users: UserStore
     repository: ContentRepository
     site: Site
-    _site_thread: threading.Thread | None = field(default=None, repr=False)
+    index: SearchIndex
+    search: SearchService
+    search_log: SearchLog
+    _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, migrate_store: bool = True) -> Services:
@@ -42,21 +47,41 @@ class Services:
             users=UserStore(engine),
             repository=ContentRepository(settings.repo),
             site=Site(settings.site_root),
+            index=(index := SearchIndex(settings.data_dir / "index")),
+            search=SearchService(index),
+            search_log=SearchLog(engine),
         )
 
     def main_commit(self) -> str | None:
         """The commit operators see: the head of the approved branch."""
         return self.repository.head(self.settings.branch)
 
-    def refresh_site_in_background(self) -> None:
-        """Rebuild the site if it lags behind main; the old site is served until the new one is ready."""
-        if self._site_thread and self._site_thread.is_alive():
-            return
+    def catch_up_index(self) -> CatchUp | None:
+        """Bring the search index to main now (a missing or corrupt index is rebuilt)."""
         commit = self.main_commit()
-        if commit is None or self.site.served_commit() == commit:
-            return
+        return self.index.catch_up(self.repository, commit) if commit else None
 
-        def build() -> None:
+    def catch_up(self) -> None:
+        """In the background: the index catches up to main, then the site is rebuilt if it lags."""
+
+        def index() -> None:
+            try:
+                done = self.catch_up_index()
+                if done and done.action != "current":
+                    log.info(
+                        "search index %s to %s (%d files, %.2f s)",
+                        done.action,
+                        done.commit[:12],
+                        done.changed,
+                        done.seconds,
+                    )
+            except Exception:
+                log.exception("search index: catch-up failed")
+
+        def site() -> None:
+            commit = self.main_commit()
+            if commit is None or self.site.served_commit() == commit:
+                return
             try:
                 self.site.build(self.repository, commit, wait=False)
             except Conflict:
@@ -64,13 +89,16 @@ class Services:
             except KBError as exc:
                 log.error("site: build of %s failed: %s %s", commit[:12], exc.message, exc.details or "")
 
-        self._site_thread = threading.Thread(target=build, name="site-build", daemon=True)
-        self._site_thread.start()
+        for name, work in (("index", index), ("site", site)):
+            running = self._threads.get(name)
+            if running is None or not running.is_alive():
+                self._threads[name] = threading.Thread(target=work, name=f"catch-up-{name}", daemon=True)
+                self._threads[name].start()
 
-    def wait_for_site(self, timeout: float = 120) -> None:
-        """Block until a background site build finishes (tests and CLI)."""
-        if self._site_thread:
-            self._site_thread.join(timeout)
+    def wait_for_background(self, timeout: float = 300) -> None:
+        """Block until the background catch-up finishes (tests and CLI)."""
+        for thread in list(self._threads.values()):
+            thread.join(timeout)
 
     def close(self) -> None:
         """Release the database connections."""

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from kbserver import __version__
 from kbserver.api.errors import install_error_handlers
-from kbserver.api.routes import console, content, health, session, site, users
+from kbserver.api.routes import console, content, documents, health, search, session, site, users
 from kbserver.services import Services
 from kbserver.settings import Settings
 
@@ -26,7 +26,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = services or Services.open(settings)
-        app.state.services.refresh_site_in_background()
+        app.state.services.catch_up()
         yield
         if services is None:
             app.state.services.close()
@@ -52,7 +52,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         return response
 
     app.mount("/app/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (health, session, users, content, console):
+    for module in (health, session, users, search, documents, content, console):
         app.include_router(module.router)
     app.include_router(site.router)  # last: it answers every other path
     return app

@@ -22,7 +22,11 @@ WORD = r"\w+(?:[.'’]\w+)*"
 
 
 class SpanishSuffixFilter(Filter):  # type: ignore[misc]
-    """Put the accent back on -cion/-sion after folding, so Snowball stems `configuracion` like `configuración`."""
+    """Put the accent back on -cion/-sion after folding.
+
+    Snowball's Spanish stemmer knows the suffix only with its accent: without this, `configuracion` would
+    not be stemmed like `configuración` and `configuraciones`.
+    """
 
     def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
         for token in tokens:
@@ -57,7 +61,11 @@ def fold(text: str) -> list[str]:
 
 def transpositions(word: str) -> list[str]:
     """The word with each pair of neighbouring letters swapped: the commonest typo of fast typists."""
-    return [word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1) if word[i] != word[i + 1]]
+    return [
+        word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+        for i in range(len(word) - 1)
+        if word[i] != word[i + 1]
+    ]
 
 
 def edit_distance(a: str, b: str) -> int:

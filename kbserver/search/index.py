@@ -8,11 +8,13 @@ writes a new generation and swaps the link, so readers never see a half-written 
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import logging
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,14 +108,17 @@ class SearchIndex:
             yield
 
     def _healthy(self, generation: Path) -> bool:
-        try:
-            ix = whoosh_index.open_dir(str(generation / "index"))
-            with ix.searcher() as searcher:
-                searcher.doc_count()
-            ix.close()
-            return (generation / "COMMIT").is_file()
-        except Exception:  # a damaged index raises many kinds of error; all mean "rebuild"
-            return False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                ix = whoosh_index.open_dir(str(generation / "index"))
+                with ix.searcher() as searcher:
+                    searcher.doc_count()
+                ix.close()
+                return (generation / "COMMIT").is_file()
+            except Exception:  # a damaged index raises many kinds of error; all mean "rebuild"
+                gc.collect()  # Whoosh leaves the damaged file open; close it here, quietly
+                return False
 
     def catch_up(self, repo: ContentRepository, commit: str, progress: Progress | None = None) -> CatchUp:
         """Bring the index to commit: by git diff when it can, by a full rebuild when it must."""
@@ -121,7 +126,9 @@ class SearchIndex:
         with self._writer_lock():
             generation = self.generation()
             if generation is None or not self._healthy(generation):
-                log.warning("search index %s: rebuilding from git", "missing" if generation is None else "corrupt")
+                log.warning(
+                    "search index %s: rebuilding from git", "missing" if generation is None else "corrupt"
+                )
                 count = self._rebuild(repo, commit, progress)
                 return CatchUp("rebuilt", commit, count, time.monotonic() - started)
             indexed = self.commit()
@@ -184,7 +191,12 @@ class SearchIndex:
         return len(docs)
 
     def _apply(
-        self, repo: ContentRepository, generation: Path, since: str, commit: str, changes: list[tuple[str, str]]
+        self,
+        repo: ContentRepository,
+        generation: Path,
+        since: str,
+        commit: str,
+        changes: list[tuple[str, str]],
     ) -> int:
         indexed = {path for status, path in changes if status != "D"}
         updated = repo.last_changes(commit, since=since) if indexed else {}

@@ -18,6 +18,9 @@ MAX_QUERY = 1000
 _TOKEN = re.compile(r'(-?)(?:(kind|lang|tag|owner):)?(?:"([^"]*)"|(\S+))')
 _ANALYZERS = {lang: language_analyzer(lang) for lang in LANGS}
 FUZZY_BOOST = 0.35
+SYNONYM_BOOST = 0.8
+EXACT_BOOST = 8.0
+ALL_WORDS_BOOST = 3.0
 PREFIX_BOOST = 0.5
 
 
@@ -80,7 +83,7 @@ class Synonyms:
         self.groups: dict[str, list[str]] = {}
         for line in text.splitlines():
             line = line.split("#", 1)[0]
-            group = [" ".join(fold(w)) for w in line.split(",") if fold(w)]
+            group = list(dict.fromkeys(" ".join(fold(w)) for w in line.split(",") if fold(w)))
             for word in group:
                 self.groups[word] = group
 
@@ -99,13 +102,17 @@ def word_query(  # type: ignore[no-untyped-def]
     """Exact stems in every weighted field, a typo-tolerant form, and the prefix form while typing."""
     alternatives: list[wq.Query] = []
     for alt in synonyms.expand(word):
+        weight = 1.0 if alt == word else SYNONYM_BOOST
         parts = []
         for piece in alt.split():
             stems = _stems(piece, langs)
             if stems:
-                parts.append(
-                    wq.Or([wq.Term(f"{name}_{lang}", s, boost=w) for lang, s in stems for name, w in WEIGHTS.items()])
-                )
+                fields = [
+                    wq.Term(f"{name}_{lang}", s, boost=w * weight)
+                    for lang, s in dict.fromkeys(stems)
+                    for name, w in WEIGHTS.items()
+                ]
+                parts.append(wq.Or(fields))
         if parts:
             alternatives.append(parts[0] if len(parts) == 1 else wq.And(parts))
     if len(word) >= 5 and not is_known(word):
@@ -117,7 +124,10 @@ def word_query(  # type: ignore[no-untyped-def]
         alternatives.append(wq.Prefix("fold", word, boost=PREFIX_BOOST))
     if not alternatives:
         return None  # a stop word: it neither helps nor hurts
-    return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
+    # The best alternative counts, not their sum: an exact match outranks a synonym, a typo or a prefix.
+    best = alternatives[0] if len(alternatives) == 1 else wq.DisjunctionMax(alternatives, tiebreak=0.1)
+    # The word as typed (accents folded, not stemmed) earns a bonus over its stem relatives.
+    return wq.Or([best, wq.Term("fold", word, boost=EXACT_BOOST)])
 
 
 def build_query(parsed: ParsedQuery, langs: tuple[str, ...], synonyms: Synonyms, is_known) -> wq.Query:  # type: ignore[no-untyped-def]
@@ -133,7 +143,8 @@ def build_query(parsed: ParsedQuery, langs: tuple[str, ...], synonyms: Synonyms,
     required = [wq.Phrase("fold", p, boost=2.0) for p in parsed.phrases]
     query: wq.Query
     if words:
-        ranked = wq.Or(words, scale=0.9) if len(words) > 1 else words[0]
+        # Documents with every word get the "all words" tier on top of their own score, so they come first.
+        ranked = wq.Or([wq.And(words, boost=ALL_WORDS_BOOST), wq.Or(words)]) if len(words) > 1 else words[0]
         query = wq.And([ranked, *required]) if required else ranked
     elif required:
         query = wq.And(required)

@@ -32,7 +32,7 @@ def build_schema() -> Schema:
     }
     for lang in LANGS:
         analyzer = language_analyzer(lang)
-        for name, weight in WEIGHTS.items():
+        for name in WEIGHTS:
             # Weights are applied as query-time boosts (see query.py), not as field_boost.
             fields[f"{name}_{lang}"] = TEXT(analyzer=analyzer, stored=(name == "body"), phrase=False)
     return Schema(**fields)

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from whoosh import highlight, sorting
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from kbserver.errors import RepositoryError
-from kbserver.search.analysis import LANGS, edit_distance, fold, folding_analyzer, language_analyzer
+from kbserver.search.analysis import LANGS, edit_distance, folding_analyzer, language_analyzer
 from kbserver.search.index import META_PATH, SearchIndex
 from kbserver.search.query import Synonyms, build_filter, build_query, parse_query
 
 MAX_LIMIT = 100
+T = TypeVar("T")
+
+
 class _MarkFormatter(highlight.HtmlFormatter):  # type: ignore[misc]
     """Matched terms in a bare <mark>; the text around them is HTML-escaped by Whoosh."""
 
@@ -61,7 +65,7 @@ class SearchService:
         self._local.reader = reader
         return reader
 
-    def _with_searcher(self, work):  # type: ignore[no-untyped-def]
+    def _with_searcher(self, work: Callable[[_Reader], T]) -> T:
         try:
             return work(self._open())
         except RepositoryError:
@@ -104,11 +108,11 @@ class SearchService:
                 "facets": {name: dict(sorted(found.groups(name).items())) for name in facets},
             }
 
-        return self._with_searcher(work)  # type: ignore[no-any-return]
+        return self._with_searcher(work)
 
     def suggest(self, text: str, limit: int = 8) -> dict[str, Any]:
         """Title completions for what the operator has typed so far."""
-        words = fold(parse_query(text).words and " ".join(parse_query(text).words) or "")
+        words = parse_query(text).words
         if not words:
             return {"query": text, "suggestions": []}
 
@@ -121,12 +125,18 @@ class SearchService:
                 "query": text,
                 "commit": self._commit(reader.searcher),
                 "suggestions": [
-                    {"id": h["id"], "title": h["title"], "kind": h["kind"], "lang": h["lang"], "url": h["url"]}
+                    {
+                        "id": h["id"],
+                        "title": h["title"],
+                        "kind": h["kind"],
+                        "lang": h["lang"],
+                        "url": h["url"],
+                    }
                     for h in hits
                 ],
             }
 
-        return self._with_searcher(work)  # type: ignore[no-any-return]
+        return self._with_searcher(work)
 
     def lookup(self, doc_id: str) -> dict[str, Any] | None:
         """The stored fields of the document with this id, and the commit of the index."""
@@ -141,11 +151,11 @@ class SearchService:
             ]
             return {**stored, "index_commit": self._commit(reader.searcher), "translations": translations}
 
-        return self._with_searcher(work)  # type: ignore[no-any-return]
+        return self._with_searcher(work)
 
     def commit(self) -> str | None:
         """The commit the index reflects, as readers see it."""
-        return self._with_searcher(lambda reader: self._commit(reader.searcher))  # type: ignore[no-any-return]
+        return self._with_searcher(lambda reader: self._commit(reader.searcher))
 
     @staticmethod
     def _commit(searcher: Any) -> str | None:
@@ -194,7 +204,11 @@ class SearchService:
         corrected, changed = [], False
         for word in words:
             stems = [(f"body_{lang}", t.text) for lang in LANGS for t in language_analyzer(lang)(word)]
-            if len(word) < 4 or searcher.doc_frequency("fold", word) or any(searcher.doc_frequency(*s) for s in stems):
+            if (
+                len(word) < 4
+                or searcher.doc_frequency("fold", word)
+                or any(searcher.doc_frequency(*s) for s in stems)
+            ):
                 corrected.append(word)  # a word the content uses, in some form: not a typo
                 continue
             distance = 2 if len(word) >= 8 else 1

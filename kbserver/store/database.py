@@ -28,6 +28,7 @@ def _create(*tables: sa.Table) -> Callable[[sa.Connection], None]:
 
 MIGRATIONS: list[Migration] = [
     (1, "users, tokens and sessions", _create(schema.users, schema.api_tokens, schema.sessions)),
+    (2, "search log", _create(schema.search_log)),
 ]
 
 

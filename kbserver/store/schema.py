@@ -47,3 +47,14 @@ sessions = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+search_log = sa.Table(
+    "search_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("query", sa.String(1000), nullable=False),
+    sa.Column("filters", sa.String(1000), nullable=False, default=""),
+    sa.Column("results", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)

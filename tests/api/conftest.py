@@ -19,6 +19,7 @@ def app_services(services: Services) -> Services:
     for role in ROLES:
         services.users.add(f"{role}1", role, PASSWORD)
     services.site.build(services.repository, services.main_commit() or "")
+    services.catch_up_index()
     return services
 
 

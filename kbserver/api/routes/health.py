@@ -23,5 +23,6 @@ def health(services: ServicesDep) -> dict[str, Any]:
         "branch": services.settings.branch,
         "commit": commit,
         "site": {"commit": services.site.served_commit(), "ready": services.site.served_dir() is not None},
+        "index": {"commit": services.index.commit()},
         "schema_version": schema_version(services.engine),
     }

@@ -1,0 +1,70 @@
+"""Documents by their front-matter id: metadata, rendered HTML, source, last change, translations, history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.concurrency import run_in_threadpool
+
+from kbserver.api.deps import Reader, ServicesDep
+from kbserver.content import parse_document, render_html
+from kbserver.errors import NotFound
+from kbserver.services import Services
+
+router = APIRouter(prefix="/api/documents", tags=["documents"])
+DocId = Annotated[str, Path(pattern=r"^(KB|SCR|PROC)-\d{2,}$", description="front-matter id, e.g. KB-0001")]
+
+
+def _find(services: Services, doc_id: str) -> dict[str, Any]:
+    stored = services.search.lookup(doc_id)
+    if stored is None:
+        raise NotFound(f"no document with id {doc_id}")
+    return stored
+
+
+@router.get("/{doc_id}")
+async def get_document(doc_id: DocId, services: ServicesDep, _user: Reader) -> dict[str, Any]:
+    """The document at the commit the index reflects."""
+    stored = await run_in_threadpool(_find, services, doc_id)
+    commit = stored["index_commit"]
+    source = services.repository.read(commit, stored["path"])
+    if source is None:
+        raise NotFound(f"{doc_id} is not in commit {commit}")
+    doc = parse_document(stored["path"], source)
+    last = services.repository.log(commit, stored["path"], limit=1)
+    translations = list(stored["translations"])
+    if stored.get("translation_of"):
+        original = services.search.lookup(stored["translation_of"])
+        if original:
+            translations.insert(
+                0, {k: original[k] for k in ("id", "lang", "title", "url")} | {"source": True}
+            )
+    return {
+        "id": doc_id,
+        "kind": stored["kind"],
+        "path": stored["path"],
+        "url": stored["url"],
+        "commit": commit,
+        "meta": doc.meta.model_dump(mode="json", exclude_none=True) if doc.meta else doc.raw_meta,
+        "html": render_html(doc.body),
+        "markdown": source.decode("utf-8", errors="replace"),
+        "last_change": (
+            {"commit": last[0].sha, "author": last[0].author, "date": last[0].date} if last else None
+        ),
+        "translations": translations,
+    }
+
+
+@router.get("/{doc_id}/history")
+async def history(doc_id: DocId, services: ServicesDep, _user: Reader) -> dict[str, Any]:
+    """The commits that changed the document, newest first."""
+    stored = await run_in_threadpool(_find, services, doc_id)
+    commits = services.repository.log(services.settings.branch, stored["path"], limit=200)
+    return {
+        "id": doc_id,
+        "path": stored["path"],
+        "commits": [
+            {"commit": c.sha, "author": c.author, "date": c.date, "message": c.message} for c in commits
+        ],
+    }

@@ -1,0 +1,117 @@
+"""The index follows git: incremental catch-up equals a rebuild, readers never fail, damage is repaired."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from kbserver.repository import SERVICE_AUTHOR, ContentRepository
+from kbserver.search import SearchIndex, SearchService
+
+QUERIES = ["vpn", "contrasena bloqueada", "impresora", "escalado", "teams audio", "password reset", "zzzz"]
+
+
+def _commit(repo: ContentRepository, changes: dict[str, bytes | None]) -> str:
+    return repo.commit_files("main", changes, "change", SERVICE_AUTHOR, expected_head=repo.head("main"))
+
+
+def _answers(service: SearchService) -> list[tuple[str | None, frozenset[str], int]]:
+    # The top hit, the set of hits and the total. Scores differ slightly (deleted documents count in BM25
+    # statistics until segments merge), so near-ties further down may swap places.
+    answers = []
+    for q in QUERIES:
+        response = service.search(q, limit=50)
+        ids = [r["id"] for r in response["results"]]
+        answers.append((ids[0] if ids else None, frozenset(ids), response["total"]))
+    return answers
+
+
+def test_incremental_catch_up_equals_a_rebuild(content_repo: ContentRepository, tmp_path: Path) -> None:
+    incremental = SearchIndex(tmp_path / "incremental")
+    assert incremental.catch_up(content_repo, content_repo.resolve("main")).action == "rebuilt"
+    head = content_repo.resolve("main")
+    vpn = content_repo.read(head, "docs/kb/red-vpn/vpn-no-conecta.md")
+    teams = content_repo.read(head, "docs/kb/software/teams-audio.md")
+    assert vpn and teams
+    new = vpn.replace(b"KB-0011", b"KB-0100").replace(b"La VPN no conecta", b"Impresora de red en la VPN")
+    retired = teams.replace(b"review_by: 2027-04-30", b"review_by: 2027-04-30\nstatus: retired")
+    commit = _commit(
+        content_repo,
+        {
+            "docs/kb/red-vpn/nuevo.md": new.replace(b"<script>", b""),  # added
+            "docs/kb/software/teams-audio.md": retired,  # changed (retired)
+            "docs/kb/dispositivos/portatil-no-enciende.md": None,  # deleted
+            "docs/kb/correo/buzon-lleno.md": None,  # renamed ...
+            "docs/kb/correo/buzon-sin-espacio.md": content_repo.read(head, "docs/kb/correo/buzon-lleno.md"),
+        },
+    )
+    done = incremental.catch_up(content_repo, commit)
+    assert (done.action, done.changed) == ("updated", 5)
+    rebuilt = SearchIndex(tmp_path / "rebuilt")
+    rebuilt.catch_up(content_repo, commit)
+    a, b = SearchService(incremental), SearchService(rebuilt)
+    assert _answers(a) == _answers(b)
+    assert a.search("impresora")["commit"] == commit
+    assert "KB-0028" not in [r["id"] for r in a.search("teams microfono")["results"]]
+    assert "KB-0023" not in [r["id"] for r in a.search("portatil no enciende")["results"]]
+    assert a.lookup("KB-0018")["path"] == "docs/kb/correo/buzon-sin-espacio.md"  # type: ignore[index]
+
+
+def test_searches_never_fail_while_the_index_updates(content_repo: ContentRepository, tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "index")
+    index.catch_up(content_repo, content_repo.resolve("main"))
+    service = SearchService(index)
+    path = "docs/kb/red-vpn/vpn-lenta.md"
+    original = content_repo.read(content_repo.resolve("main"), path)
+    assert original
+    errors: list[BaseException] = []
+    seen: list[tuple[str, int]] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                response = service.search("vpn lenta desconexiones")
+                seen.append((response["commit"], response["total"]))
+            except BaseException as exc:  # any failure fails the test
+                errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    commits = []
+    for n in range(12):
+        commits.append(_commit(content_repo, {path: original + f"\nCambio {n}.\n".encode()}))
+        index.catch_up(content_repo, commits[-1])
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(seen) > 10
+    assert all(total >= 1 for _, total in seen)  # never a partial state without the document
+    assert {c for c, _ in seen} <= {content_repo.resolve("HEAD~12"), *commits}
+
+
+@pytest.mark.parametrize("damage", ["delete", "corrupt"])
+def test_missing_or_corrupt_index_is_rebuilt(
+    content_repo: ContentRepository, tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    index = SearchIndex(tmp_path / "index")
+    commit = content_repo.resolve("main")
+    index.catch_up(content_repo, commit)
+    generation = index.generation()
+    assert generation
+    if damage == "delete":
+        shutil.rmtree(tmp_path / "index")
+    else:
+        for segment in (generation / "index").glob("*.seg"):
+            segment.write_bytes(b"garbage")
+        for toc in (generation / "index").glob("*.toc"):
+            toc.write_bytes(b"garbage")
+    done = index.catch_up(content_repo, commit)
+    assert done.action == "rebuilt"
+    assert "rebuilding from git" in caplog.text
+    assert SearchService(index).search("vpn")["total"] > 0
