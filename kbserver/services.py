@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -18,6 +22,7 @@ from kbserver.store import connect, migrate
 from kbserver.users import UserStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -32,6 +37,7 @@ class Services:
     index: SearchIndex
     search: SearchService
     search_log: SearchLog
+    search_pool: ThreadPoolExecutor
     _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -50,6 +56,8 @@ class Services:
             index=(index := SearchIndex(settings.data_dir / "index")),
             search=SearchService(index),
             search_log=SearchLog(engine),
+            # Whoosh is synchronous and each thread keeps a searcher: a small pool bounds the memory.
+            search_pool=ThreadPoolExecutor(settings.search_threads, thread_name_prefix="search"),
         )
 
     def main_commit(self) -> str | None:
@@ -89,7 +97,8 @@ class Services:
             except KBError as exc:
                 log.error("site: build of %s failed: %s %s", commit[:12], exc.message, exc.details or "")
 
-        for name, work in (("index", index), ("site", site)):
+        jobs = [("index", index), ("site", site)] if self.settings.site_autobuild else [("index", index)]
+        for name, work in jobs:
             running = self._threads.get(name)
             if running is None or not running.is_alive():
                 self._threads[name] = threading.Thread(target=work, name=f"catch-up-{name}", daemon=True)
@@ -100,6 +109,11 @@ class Services:
         for thread in list(self._threads.values()):
             thread.join(timeout)
 
+    async def run_search(self, work: Callable[..., T], *args: Any) -> T:
+        """Run a search call on the search threads, without blocking the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self.search_pool, work, *args)
+
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections and the search threads."""
+        self.search_pool.shutdown(wait=False)
         self.engine.dispose()

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     session_hours: int = Field(12, description="How long a browser login lasts.")
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set when served over HTTPS).")
     log_level: str = Field("info", description="Log level of the service.")
+    search_threads: int = Field(
+        4, ge=1, le=64, description="Threads that run searches; each holds its own Whoosh searcher in memory."
+    )
+    site_autobuild: bool = Field(True, description="Rebuild the site in the background when main moves.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
 
 from whoosh import query as wq
 
 from kbserver.content.model import Kind
 from kbserver.errors import InvalidInput
-from kbserver.search.analysis import LANGS, fold, language_analyzer, transpositions
+from kbserver.search.analysis import LANGS, fold, language_analyzer
 from kbserver.search.schema import WEIGHTS
 
 FILTERS = ("kind", "lang", "tag", "owner")
@@ -20,7 +21,7 @@ _ANALYZERS = {lang: language_analyzer(lang) for lang in LANGS}
 FUZZY_BOOST = 0.35
 SYNONYM_BOOST = 0.8
 EXACT_BOOST = 8.0
-ALL_WORDS_BOOST = 3.0
+COVERAGE_BOOST = 3.0  # a hit with every word scores 4x, with half of them 1.75x
 PREFIX_BOOST = 0.5
 
 
@@ -76,6 +77,14 @@ def parse_query(text: str) -> ParsedQuery:
     return parsed
 
 
+class WordInfo(Protocol):
+    """What the index knows of a word: whether it occurs, its forms within typo distance, its completions."""
+
+    def known(self, word: str) -> bool: ...
+    def typo_forms(self, word: str) -> list[str]: ...
+    def completions(self, prefix: str) -> list[str]: ...
+
+
 class Synonyms:
     """Groups of interchangeable words from synonyms.txt (one group per line, comma-separated)."""
 
@@ -96,55 +105,82 @@ def _stems(word: str, langs: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(lang, t.text) for lang in langs for t in _ANALYZERS[lang](word)]
 
 
-def word_query(  # type: ignore[no-untyped-def]
-    word: str, langs: tuple[str, ...], synonyms: Synonyms, is_known, prefix: bool
+class QueryPlan(NamedTuple):
+    """The Whoosh query, and which query word each searched term stands for (for re-ranking)."""
+
+    query: wq.Query
+    words: int
+    term_word: dict[tuple[str, str], int]
+
+
+def word_query(
+    word: str,
+    langs: tuple[str, ...],
+    synonyms: Synonyms,
+    info: WordInfo,
+    prefix: bool,
+    terms: dict[tuple[str, str], str],
 ) -> wq.Query | None:
-    """Exact stems in every weighted field, a typo-tolerant form, and the prefix form while typing."""
+    """Exact stems in every weighted field, synonyms, typo forms and the prefix form while typing.
+
+    terms collects each searched (field, text) of the word, so hits can tell which words they matched.
+    """
     alternatives: list[wq.Query] = []
     for alt in synonyms.expand(word):
         weight = 1.0 if alt == word else SYNONYM_BOOST
         parts = []
         for piece in alt.split():
-            stems = _stems(piece, langs)
+            stems = dict.fromkeys(_stems(piece, langs))
             if stems:
                 fields = [
                     wq.Term(f"{name}_{lang}", s, boost=w * weight)
-                    for lang, s in dict.fromkeys(stems)
+                    for lang, s in stems
                     for name, w in WEIGHTS.items()
                 ]
+                terms.update({(t.fieldname, t.text): word for t in fields})
                 parts.append(wq.Or(fields))
         if parts:
             alternatives.append(parts[0] if len(parts) == 1 else wq.And(parts))
-    if len(word) >= 5 and not is_known(word):
-        distance = 2 if len(word) >= 9 else 1
-        alternatives.append(wq.FuzzyTerm("fold", word, boost=FUZZY_BOOST, maxdist=distance, prefixlength=1))
-        # Levenshtein counts a swap of two letters as 2 edits; swapped forms are looked up directly.
-        alternatives += [wq.Term("fold", t, boost=FUZZY_BOOST) for t in transpositions(word) if is_known(t)]
+    if len(word) >= 5 and not info.known(word):
+        forms = info.typo_forms(word)
+        terms.update({("fold", t): word for t in forms})
+        alternatives += [wq.Term("fold", t, boost=FUZZY_BOOST) for t in forms]
     if prefix and len(word) >= 3:
-        alternatives.append(wq.Prefix("fold", word, boost=PREFIX_BOOST))
+        forms = [t for t in info.completions(word) if t != word]
+        terms.update({("fold", t): word for t in forms})
+        alternatives += [wq.Term("fold", t, boost=PREFIX_BOOST) for t in forms]
     if not alternatives:
         return None  # a stop word: it neither helps nor hurts
     # The best alternative counts, not their sum: an exact match outranks a synonym, a typo or a prefix.
     best = alternatives[0] if len(alternatives) == 1 else wq.DisjunctionMax(alternatives, tiebreak=0.1)
     # The word as typed (accents folded, not stemmed) earns a bonus over its stem relatives.
+    terms[("fold", word)] = word
     return wq.Or([best, wq.Term("fold", word, boost=EXACT_BOOST)])
 
 
-def build_query(parsed: ParsedQuery, langs: tuple[str, ...], synonyms: Synonyms, is_known) -> wq.Query:  # type: ignore[no-untyped-def]
-    """The Whoosh query: documents matching more of the words rank higher; phrases are required."""
-    words = []
+def build_query(
+    parsed: ParsedQuery,
+    langs: tuple[str, ...],
+    synonyms: Synonyms,
+    info: WordInfo,
+) -> QueryPlan:
+    """The Whoosh query: any of the words (re-ranked later by how many each hit has); phrases are required."""
+    words: list[wq.Query] = []
+    term_word: dict[tuple[str, str], int] = {}
     for n, word in enumerate(parsed.words):
-        last = n == len(parsed.words) - 1
-        built = word_query(word, langs, synonyms, is_known, prefix=parsed.typing and last)
+        typing = parsed.typing and n == len(parsed.words) - 1
+        terms: dict[tuple[str, str], str] = {}
+        built = word_query(word, langs, synonyms, info, typing, terms)
         if built is not None:
+            term_word.update({key: len(words) for key in terms})
             words.append(built)
     if not words and parsed.words:
         words = [wq.Term("fold", w) for w in parsed.words]  # only stop words: match them literally
+        term_word = {("fold", w): n for n, w in enumerate(parsed.words)}
     required = [wq.Phrase("fold", p, boost=2.0) for p in parsed.phrases]
     query: wq.Query
     if words:
-        # Documents with every word get the "all words" tier on top of their own score, so they come first.
-        ranked = wq.Or([wq.And(words, boost=ALL_WORDS_BOOST), wq.Or(words)]) if len(words) > 1 else words[0]
+        ranked = wq.Or(words) if len(words) > 1 else words[0]
         query = wq.And([ranked, *required]) if required else ranked
     elif required:
         query = wq.And(required)
@@ -154,7 +190,7 @@ def build_query(parsed: ParsedQuery, langs: tuple[str, ...], synonyms: Synonyms,
         excluded = [wq.Term("fold", w) for w in parsed.excluded]
         excluded += [wq.Term(f"body_{lang}", s) for w in parsed.excluded for lang, s in _stems(w, langs)]
         query = wq.AndNot(query, wq.Or(excluded))
-    return query
+    return QueryPlan(query, len(words), term_word)
 
 
 def build_filter(filters: dict[str, list[str]]) -> wq.Query:

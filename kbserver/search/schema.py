@@ -6,7 +6,7 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
 from kbserver.search.analysis import LANGS, folding_analyzer, language_analyzer
 
-WEIGHTS = {"title": 6.0, "kw": 3.0, "head": 2.0, "body": 1.0}  # title > tags > headings > body
+WEIGHTS = {"title": 6.0, "kw": 2.5, "body": 1.0}  # title > tags, symptoms and headings > body
 
 
 def build_schema() -> Schema:

@@ -2,34 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from whoosh import highlight, sorting
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from kbserver.errors import RepositoryError
-from kbserver.search.analysis import LANGS, edit_distance, folding_analyzer, language_analyzer
+from kbserver.search.analysis import LANGS, edit_distance, language_analyzer, transpositions
 from kbserver.search.index import META_PATH, SearchIndex
-from kbserver.search.query import Synonyms, build_filter, build_query, parse_query
+from kbserver.search.query import COVERAGE_BOOST, QueryPlan, Synonyms, build_filter, build_query, parse_query
+from kbserver.search.snippet import best_section, fold_text, make_snippet, word_pattern
 
 MAX_LIMIT = 100
+RERANK = 200  # hits re-ranked by how many of the query's words they contain
+MAX_EXPANSIONS = 12  # forms of a misspelt or unfinished word that are searched, the most frequent first
+PREFIX_SCAN = 300
+FACETS = {"kind": "kind", "lang": "lang", "tag": "tags"}
 T = TypeVar("T")
-
-
-class _MarkFormatter(highlight.HtmlFormatter):  # type: ignore[misc]
-    """Matched terms in a bare <mark>; the text around them is HTML-escaped by Whoosh."""
-
-    template = "<%(tag)s>%(t)s</%(tag)s>"
-
-
-_FORMATTER = _MarkFormatter(tagname="mark", between=" … ")
-_FRAGMENTER = highlight.ContextFragmenter(maxchars=220, surround=60)
 
 
 @dataclass
@@ -38,6 +34,68 @@ class _Reader:
     index: Any
     searcher: Any
     synonyms: Synonyms
+    facet_sets: dict[str, dict[str, frozenset[int]]] = field(default_factory=dict)
+
+    def documents_with(self, facet: str) -> dict[str, frozenset[int]]:
+        """For each value of a facet field, the documents holding it (cached until the searcher moves on)."""
+        if facet not in self.facet_sets:
+            name = FACETS[facet]
+            self.facet_sets[facet] = {
+                value.decode() if isinstance(value, bytes) else value: frozenset(
+                    self.searcher.docs_for_query(wq.Term(name, value))
+                )
+                for value in self.searcher.lexicon(name)
+            }
+        return self.facet_sets[facet]
+
+
+class _Words:
+    """What the index knows of the query's words, worked out once per query."""
+
+    def __init__(self, searcher: Any) -> None:
+        self.searcher = searcher
+        self._forms: dict[str, list[str]] = {}
+
+    def known(self, word: str) -> bool:
+        return bool(self.searcher.doc_frequency("fold", word))
+
+    def typo_forms(self, word: str) -> list[str]:
+        """Indexed words within the typo distance of word (a swap of neighbours counts as one edit)."""
+        if word not in self._forms:
+            distance = 2 if len(word) >= 9 else 1
+            found = set(self.searcher.reader().terms_within("fold", word, distance, prefix=2))
+            found |= {t for t in transpositions(word) if self.known(t)}
+            ranked = sorted(
+                found, key=lambda t: (edit_distance(word, t), -self.searcher.doc_frequency("fold", t))
+            )
+            self._forms[word] = ranked[:MAX_EXPANSIONS]
+        return self._forms[word]
+
+    def completions(self, prefix: str) -> list[str]:
+        """The most frequent indexed words starting with prefix (a bounded number: prefixes can be broad)."""
+        candidates = itertools.islice(self.searcher.reader().expand_prefix("fold", prefix), PREFIX_SCAN)
+        words = [c.decode() if isinstance(c, bytes) else c for c in candidates]
+        return sorted(words, key=lambda t: -self.searcher.doc_frequency("fold", t))[:MAX_EXPANSIONS]
+
+    def is_typo(self, word: str) -> bool:
+        """Neither the word nor any stem of it occurs in the content."""
+        if len(word) < 4 or self.known(word):
+            return False
+        stems = [(f"body_{lang}", t.text) for lang in LANGS for t in language_analyzer(lang)(word)]
+        return not any(self.searcher.doc_frequency(*s) for s in stems)
+
+
+def _coverage(plan: QueryPlan, terms: list[tuple[str, Any]]) -> float:
+    """The score factor of a hit: documents with more of the query's words come first."""
+    if plan.words < 2:
+        return 1.0
+    seen = set()
+    for field_name, text in terms:
+        term = text.decode() if isinstance(text, bytes) else text
+        word = plan.term_word.get((field_name, term))
+        if word is not None:
+            seen.add(word)
+    return 1.0 + COVERAGE_BOOST * (len(seen) / plan.words) ** 2
 
 
 class SearchService:
@@ -55,6 +113,7 @@ class SearchService:
         if reader is not None and reader.generation == generation:
             if not reader.searcher.up_to_date():
                 reader.searcher = reader.searcher.refresh()
+                reader.facet_sets = {}
             return reader
         if reader is not None:
             reader.searcher.close()
@@ -88,24 +147,38 @@ class SearchService:
 
         def work(reader: _Reader) -> dict[str, Any]:
             searcher = reader.searcher
-            known = lambda w: searcher.doc_frequency("fold", w) > 0  # noqa: E731
-            query = build_query(parsed, langs, reader.synonyms, known)
-            facets = {
-                "kind": sorting.FieldFacet("kind", maptype=sorting.Count),
-                "lang": sorting.FieldFacet("lang", maptype=sorting.Count),
-                "tag": sorting.FieldFacet("tags", allow_overlap=True, maptype=sorting.Count),
-            }
+            words = _Words(searcher)
+            plan = build_query(parsed, langs, reader.synonyms, words)
             found = searcher.search(
-                query, filter=build_filter(parsed.filters), limit=offset + limit, terms=True, groupedby=facets
+                plan.query, filter=build_filter(parsed.filters), limit=max(RERANK, offset + limit), terms=True
             )
-            results = [self._result(hit, parsed.words) for hit in found[offset : offset + limit]]
+            # The terms of the top hits are recorded (they drive the re-ranking); the total and the facets
+            # need every matched document, which Whoosh's collector may skip, hence docs().
+            matched = set(found.docs())
+            coverage = [(s * _coverage(plan, found.docterms.get(d, [])), d) for s, d in found.top_n]
+            ranked = sorted(coverage, key=lambda pair: -pair[0])
+            typos = {w: words.typo_forms(w) for w in parsed.words if words.is_typo(w)}
+            stems = {t.text for lang in langs for w in parsed.words for t in language_analyzer(lang)(w)}
+            exact = set(parsed.words) | {f for forms in typos.values() for f in forms[:3]}
+            matches = word_pattern(exact, stems)
+            suggestion = " ".join(typos[w][0] if typos.get(w) else w for w in parsed.words) if typos else None
             return {
                 "query": text,
-                "total": len(found),
+                "total": len(matched),
                 "commit": self._commit(searcher),
-                "suggestion": self._suggestion(searcher, parsed.words, text),
-                "results": results,
-                "facets": {name: dict(sorted(found.groups(name).items())) for name in facets},
+                "suggestion": suggestion if suggestion != " ".join(parsed.words) else None,
+                "results": [
+                    self._result(searcher.stored_fields(d), s, matches)
+                    for s, d in ranked[offset : offset + limit]
+                ],
+                "facets": {
+                    name: {
+                        v: n
+                        for v, docs in sorted(reader.documents_with(name).items())
+                        if (n := len(docs & matched))
+                    }
+                    for name in FACETS
+                },
             }
 
         return self._with_searcher(work)
@@ -162,62 +235,21 @@ class SearchService:
         meta = searcher.document(path=META_PATH)
         return meta["commit"] if meta else None
 
-    def _result(self, hit: Any, words: list[str]) -> dict[str, Any]:
+    @staticmethod
+    def _result(hit: dict[str, Any], score: float, matches: re.Pattern[str]) -> dict[str, Any]:
         lang = hit["lang"]
         body = hit.get(f"body_{lang}", "")
-        analyzer = language_analyzer(lang)
-        stems = {t for f, t in hit.matched_terms() if isinstance(t, bytes) and f != "fold"}
-        terms = {t.decode() for t in stems} | {t.text for w in words for t in analyzer(w)}
-        anchor, start, end = self._best_section(hit, body, terms, analyzer)
-        region = body[start:end] or body
-        snippet = highlight.highlight(region, terms, analyzer, _FRAGMENTER, _FORMATTER, top=2)
-        if not snippet:
-            folded = {w for w in words} | {t.decode() for f, t in hit.matched_terms() if f == "fold"}
-            snippet = highlight.highlight(region, folded, folding_analyzer(), _FRAGMENTER, _FORMATTER, top=2)
-        if not snippet:
-            snippet = highlight.htmlescape(region[:200])
+        folded = fold_text(body)
+        anchor, start, end = best_section(json.loads(hit["sections"]), folded, matches)
         return {
             "id": hit["id"],
             "kind": hit["kind"],
             "title": hit["title"],
             "url": hit["url"],
             "anchor": anchor,
-            "snippet": snippet,
-            "score": round(float(hit.score), 4),
+            "snippet": make_snippet(body, folded, matches, start, end),
+            "score": round(float(score), 4),
             "lang": lang,
             "tags": [t for t in hit["tags"].split(",") if t],
             "updated": hit["updated"] or None,
         }
-
-    @staticmethod
-    def _best_section(hit: Any, body: str, terms: set[str], analyzer: Any) -> tuple[str | None, int, int]:
-        best: tuple[float, str | None, int, int] = (0.0, None, 0, 0)
-        for anchor, title, start, end in json.loads(hit["sections"]):
-            score = 3 * sum(t.text in terms for t in analyzer(title))
-            score += sum(t.text in terms for t in analyzer(body[start:end]))
-            if score > best[0]:
-                best = (score, anchor, start, end)
-        return best[1], best[2], best[3]
-
-    @staticmethod
-    def _suggestion(searcher: Any, words: list[str], text: str) -> str | None:
-        corrected, changed = [], False
-        for word in words:
-            stems = [(f"body_{lang}", t.text) for lang in LANGS for t in language_analyzer(lang)(word)]
-            if (
-                len(word) < 4
-                or searcher.doc_frequency("fold", word)
-                or any(searcher.doc_frequency(*s) for s in stems)
-            ):
-                corrected.append(word)  # a word the content uses, in some form: not a typo
-                continue
-            distance = 2 if len(word) >= 8 else 1
-            candidates = searcher.reader().terms_within("fold", word, distance, prefix=1)
-            best = min(
-                candidates,
-                key=lambda c: (edit_distance(word, c), -searcher.doc_frequency("fold", c)),
-                default=None,
-            )
-            corrected.append(best or word)
-            changed = changed or best is not None
-        return " ".join(corrected) if changed else None

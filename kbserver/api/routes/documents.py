@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from fastapi.concurrency import run_in_threadpool
 
 from kbserver.api.deps import Reader, ServicesDep
 from kbserver.content import parse_document, render_html
@@ -26,7 +25,7 @@ def _find(services: Services, doc_id: str) -> dict[str, Any]:
 @router.get("/{doc_id}")
 async def get_document(doc_id: DocId, services: ServicesDep, _user: Reader) -> dict[str, Any]:
     """The document at the commit the index reflects."""
-    stored = await run_in_threadpool(_find, services, doc_id)
+    stored = await services.run_search(_find, services, doc_id)
     commit = stored["index_commit"]
     source = services.repository.read(commit, stored["path"])
     if source is None:
@@ -35,7 +34,7 @@ async def get_document(doc_id: DocId, services: ServicesDep, _user: Reader) -> d
     last = services.repository.log(commit, stored["path"], limit=1)
     translations = list(stored["translations"])
     if stored.get("translation_of"):
-        original = services.search.lookup(stored["translation_of"])
+        original = await services.run_search(services.search.lookup, stored["translation_of"])
         if original:
             translations.insert(
                 0, {k: original[k] for k in ("id", "lang", "title", "url")} | {"source": True}
@@ -59,7 +58,7 @@ async def get_document(doc_id: DocId, services: ServicesDep, _user: Reader) -> d
 @router.get("/{doc_id}/history")
 async def history(doc_id: DocId, services: ServicesDep, _user: Reader) -> dict[str, Any]:
     """The commits that changed the document, newest first."""
-    stored = await run_in_threadpool(_find, services, doc_id)
+    stored = await services.run_search(_find, services, doc_id)
     commits = services.repository.log(services.settings.branch, stored["path"], limit=200)
     return {
         "id": doc_id,

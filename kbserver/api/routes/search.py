@@ -35,7 +35,7 @@ async def search(
         "owner": [owner] if owner else [],
     }
     # Whoosh is synchronous: it runs in the threadpool, one searcher per thread.
-    result = await run_in_threadpool(services.search.search, q, filters, limit, offset)
+    result = await services.run_search(services.search.search, q, filters, limit, offset)
     await run_in_threadpool(
         services.search_log.record, q, filters, result["total"], user.id if user else None
     )
@@ -45,4 +45,4 @@ async def search(
 @router.get("/suggest")
 async def suggest(services: ServicesDep, _user: Reader, q: QueryText = "") -> dict[str, Any]:
     """Title completions as the operator types."""
-    return await run_in_threadpool(services.search.suggest, q)
+    return await services.run_search(services.search.suggest, q)
