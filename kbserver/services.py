@@ -115,5 +115,6 @@ class Services:
 
     def close(self) -> None:
         """Release the database connections and the search threads."""
-        self.search_pool.shutdown(wait=False)
+        self.search_pool.shutdown(wait=True)
+        self.search.close()
         self.engine.dispose()

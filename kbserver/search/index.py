@@ -15,7 +15,7 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,8 +151,13 @@ class SearchIndex:
         return CatchUp("rebuilt", commit, count, time.monotonic() - started)
 
     def _documents(self, repo: ContentRepository, commit: str, paths: set[str] | None) -> Iterator[Document]:
-        for path, content in repo.files(commit):
-            if kind_for_path(path) is None or (paths is not None and path not in paths):
+        # A catch-up reads only the changed files; a rebuild walks the whole tree once.
+        if paths is None:
+            files: Iterable[tuple[str, bytes | None]] = repo.files(commit)
+        else:
+            files = ((path, repo.read(commit, path)) for path in sorted(paths))
+        for path, content in files:
+            if kind_for_path(path) is None or content is None:
                 continue
             doc = parse_document(path, content)
             if doc.meta is None:
@@ -172,7 +177,9 @@ class SearchIndex:
         ix = whoosh_index.create_in(str(work / "index"), build_schema())
         # Two processes, each writing its own segment: about 1.8x faster than one on two cores.
         many = len(docs) >= PARALLEL_FROM
-        writer = ix.writer(limitmb=256, procs=2 if many else 1, multisegment=many)
+        # compound=False: segments stay separate files that readers map, instead of each searcher copying
+        # a compound file into its own memory (hundreds of MB per searcher at 10,000 documents).
+        writer = ix.writer(limitmb=256, procs=2 if many else 1, multisegment=many, compound=False)
         for n, doc in enumerate(docs, start=1):
             writer.add_document(**document_fields(doc, commit, updated.get(doc.path, ("", ""))[1]))
             if progress:
@@ -203,7 +210,7 @@ class SearchIndex:
         indexed = {path for status, path in changes if status != "D"}
         updated = repo.last_changes(commit, since=since) if indexed else {}
         ix = whoosh_index.open_dir(str(generation / "index"))
-        writer = ix.writer(timeout=30)
+        writer = ix.writer(timeout=30, compound=False)
         try:
             for _status, path in changes:
                 writer.delete_by_term("path", path)

@@ -104,6 +104,22 @@ class SearchService:
     def __init__(self, index: SearchIndex) -> None:
         self.index = index
         self._local = threading.local()
+        self._open_readers: list[_Reader] = []  # every thread's reader, so close() can release them
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close every thread's searcher (their files stay open until then)."""
+        with self._lock:
+            for reader in self._open_readers:
+                reader.searcher.close()
+            self._open_readers.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> SearchService:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def _open(self) -> _Reader:
         generation = self.index.generation()
@@ -112,16 +128,21 @@ class SearchService:
         reader: _Reader | None = getattr(self._local, "reader", None)
         if reader is not None and reader.generation == generation:
             if not reader.searcher.up_to_date():
+                # refresh() reuses unchanged segments and closes what it no longer needs.
                 reader.searcher = reader.searcher.refresh()
                 reader.facet_sets = {}
             return reader
         if reader is not None:
             reader.searcher.close()
+            with self._lock:
+                self._open_readers.remove(reader)
         ix = whoosh_index.open_dir(str(generation / "index"))
         synonyms_file = generation / "synonyms.txt"
         synonyms = Synonyms(synonyms_file.read_text() if synonyms_file.is_file() else "")
         reader = _Reader(generation, ix, ix.searcher(), synonyms)
         self._local.reader = reader
+        with self._lock:
+            self._open_readers.append(reader)
         return reader
 
     def _with_searcher(self, work: Callable[[_Reader], T]) -> T:
@@ -131,6 +152,12 @@ class SearchService:
             raise
         except Exception:
             # A refresh racing a merge can leave closed segment readers behind: reopen once and retry.
+            stale = getattr(self._local, "reader", None)
+            if stale is not None:
+                with self._lock:
+                    if stale in self._open_readers:
+                        self._open_readers.remove(stale)
+                stale.searcher.close()
             self._local.reader = None
             return work(self._open())
 

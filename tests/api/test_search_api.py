@@ -72,3 +72,18 @@ def test_document_by_id(client: TestClient, app_services: Services) -> None:
     assert [c["commit"] for c in history["commits"]] == [app_services.main_commit()]
     assert client.get("/api/documents/KB-9999").status_code == 404
     assert client.get("/api/documents/not-an-id").status_code == 422
+
+
+def test_a_deleted_index_is_rebuilt_on_start(app_services: Services) -> None:
+    import shutil
+
+    from fastapi.testclient import TestClient as Client
+
+    from kbserver.api.app import create_app
+
+    shutil.rmtree(app_services.settings.data_dir / "index")
+    with Client(create_app(app_services.settings, app_services)) as fresh:
+        app_services.wait_for_background()
+        login(fresh, "operator1")
+        response = fresh.get("/api/search", params={"q": "vpn"})
+        assert response.status_code == 200 and response.json()["commit"] == app_services.main_commit()

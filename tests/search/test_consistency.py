@@ -52,18 +52,19 @@ def test_incremental_catch_up_equals_a_rebuild(content_repo: ContentRepository, 
     assert (done.action, done.changed) == ("updated", 5)
     rebuilt = SearchIndex(tmp_path / "rebuilt")
     rebuilt.catch_up(content_repo, commit)
-    a, b = SearchService(incremental), SearchService(rebuilt)
-    assert _answers(a) == _answers(b)
-    assert a.search("impresora")["commit"] == commit
-    assert "KB-0028" not in [r["id"] for r in a.search("teams microfono")["results"]]
-    assert "KB-0023" not in [r["id"] for r in a.search("portatil no enciende")["results"]]
-    assert a.lookup("KB-0018")["path"] == "docs/kb/correo/buzon-sin-espacio.md"  # type: ignore[index]
+    with SearchService(incremental) as a, SearchService(rebuilt) as b:
+        assert _answers(a) == _answers(b)
+        assert a.search("impresora")["commit"] == commit
+        assert "KB-0028" not in [r["id"] for r in a.search("teams microfono")["results"]]
+        assert "KB-0023" not in [r["id"] for r in a.search("portatil no enciende")["results"]]
+        assert a.lookup("KB-0018")["path"] == "docs/kb/correo/buzon-sin-espacio.md"  # type: ignore[index]
 
 
 def test_searches_never_fail_while_the_index_updates(content_repo: ContentRepository, tmp_path: Path) -> None:
     index = SearchIndex(tmp_path / "index")
     index.catch_up(content_repo, content_repo.resolve("main"))
     service = SearchService(index)
+    request_cleanup = service.close
     path = "docs/kb/red-vpn/vpn-lenta.md"
     original = content_repo.read(content_repo.resolve("main"), path)
     assert original
@@ -89,6 +90,7 @@ def test_searches_never_fail_while_the_index_updates(content_repo: ContentReposi
     stop.set()
     for thread in threads:
         thread.join()
+    request_cleanup()
     assert errors == []
     assert len(seen) > 10
     assert all(total >= 1 for _, total in seen)  # never a partial state without the document
@@ -114,4 +116,5 @@ def test_missing_or_corrupt_index_is_rebuilt(
     done = index.catch_up(content_repo, commit)
     assert done.action == "rebuilt"
     assert "rebuilding from git" in caplog.text
-    assert SearchService(index).search("vpn")["total"] > 0
+    with SearchService(index) as service:
+        assert service.search("vpn")["total"] > 0
