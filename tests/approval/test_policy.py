@@ -1,0 +1,60 @@
+"""The approval policy: default rules, path globs, the policy file's own minimum, and bad files."""
+
+from __future__ import annotations
+
+import pytest
+
+from approval.policy import DEFAULT_POLICY, parse_policy
+from kbserver.errors import ContentError
+
+
+def test_default_rules() -> None:
+    policy = parse_policy(None)
+    assert policy.required(["docs/procedures/03-escalado.md"]) == {"approver": 1}
+    assert policy.required(["docs/scripts/cierre-encuesta.md"]) == {"lead": 1, "approver": 1}
+    assert policy.required(["docs/kb/red-vpn/vpn-lenta.md"]) == {"lead": 1}
+    assert policy.required(["approvals.yml"]) == {"admin": 1, "approver": 1}
+    assert policy.required(["mkdocs.yml"]) == {"lead": 1}
+    mixed = policy.required(["docs/kb/correo/buzon-lleno.md", "docs/procedures/01-alcance-horario.md"])
+    assert mixed == {"lead": 1, "approver": 1}
+
+
+def test_globs_and_counts() -> None:
+    policy = parse_policy(
+        "rules:\n"
+        "  - paths: ['docs/kb/*/index.md']\n    approvals: {admin: 1}\n"
+        "  - paths: ['docs/kb/**']\n    approvals: {lead: 2}\n"
+        "default: {}\n"
+    )
+    assert policy.required(["docs/kb/mfa/index.md"]) == {"admin": 1, "lead": 2}
+    assert policy.required(["docs/kb/mfa/llave-fido2.md"]) == {"lead": 2}
+    assert policy.required(["docs/kbx/file.md"]) == {}
+
+
+def test_the_policy_file_can_never_need_less_than_admin_and_approver() -> None:
+    weak = parse_policy("rules:\n  - paths: ['approvals.yml']\n    approvals: {lead: 1}\n")
+    assert weak.required(["approvals.yml"]) == {"lead": 1, "admin": 1, "approver": 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "rules: 3",
+        "rules:\n  - approvals: {lead: 1}",
+        "rules:\n  - paths: ['docs/**']\n    approvals: {chef: 1}",
+        "rules:\n  - paths: ['docs/**']\n    approvals: {lead: -1}",
+    ],
+)
+def test_a_bad_policy_file_is_refused_with_a_reason(text: str) -> None:
+    with pytest.raises(ContentError, match="approvals.yml"):
+        parse_policy(text)
+
+
+def test_default_text_is_the_default_policy() -> None:
+    assert parse_policy(DEFAULT_POLICY) == parse_policy(None)
+
+
+def test_starter_content_ships_the_default_policy() -> None:
+    from kbserver.settings import PROJECT_ROOT
+
+    assert parse_policy((PROJECT_ROOT / "approvals.yml").read_text()) == parse_policy(None)
