@@ -46,7 +46,7 @@ def test_the_policy_file_can_never_need_less_than_admin_and_approver() -> None:
     ],
 )
 def test_a_bad_policy_file_is_refused_with_a_reason(text: str) -> None:
-    with pytest.raises(ContentError, match="approvals.yml"):
+    with pytest.raises(ContentError, match=r"approvals\.yml"):
         parse_policy(text)
 
 
