@@ -20,6 +20,13 @@ from gitdb.base import IStream
 
 from kbserver.errors import Conflict, NotFound, RepositoryError
 
+
+class MergeConflict(Conflict):
+    """Two lines of history change the same text; details list the files."""
+
+    code = "merge_conflict"
+
+
 SEED_PATHS = ("docs", "mkdocs.yml", "overrides", "approvals.yml", "synonyms.txt")
 
 
@@ -193,6 +200,73 @@ class ContentRepository:
                 for c in repo.iter_commits(ref, paths=paths, max_count=limit)
             ]
 
+    def create_branch(self, name: str, commit: str) -> None:
+        """Create a branch at commit; it must not exist yet."""
+        with self._repo() as repo:
+            try:
+                repo.git.update_ref(f"refs/heads/{name}", commit, "0" * 40)
+            except git.GitCommandError as exc:
+                raise Conflict(f"branch {name} already exists") from exc
+
+    def changed_files(self, base: str, head: str) -> list[str]:
+        """Files the branch at head changed since it left base (three-dot diff)."""
+        with self._repo() as repo:
+            out = repo.git.diff("--name-only", "--no-renames", f"{base}...{head}")
+        return [line for line in out.splitlines() if line]
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether ancestor is in the history of descendant."""
+        with self._repo() as repo:
+            try:
+                repo.git.merge_base("--is-ancestor", ancestor, descendant)
+                return True
+            except git.GitCommandError:
+                return False
+
+    def merge(self, branch: str, expected_head: str, other: str, message: str, author: Author) -> str:
+        """Merge other into branch as a merge commit, if branch is still at expected_head and merges cleanly.
+
+        Raises MergeConflict (with the conflicting files) without touching any ref when it does not.
+        """
+        with self._repo() as repo:
+            try:
+                tree = repo.git.merge_tree(
+                    "--write-tree", "--name-only", "--no-messages", expected_head, other
+                )
+            except git.GitCommandError as exc:
+                lines = str(exc.stdout).strip().strip("'").split("\n")
+                files = [ln.strip() for ln in lines[1:] if ln.strip()]
+                raise MergeConflict(
+                    f"{other[:12]} does not merge cleanly into {branch}", {"files": files}
+                ) from exc
+            who = {
+                "GIT_AUTHOR_NAME": author.name,
+                "GIT_AUTHOR_EMAIL": author.email,
+                "GIT_COMMITTER_NAME": author.name,
+                "GIT_COMMITTER_EMAIL": author.email,
+            }
+            sha = repo.git.commit_tree(
+                tree.splitlines()[0], "-p", expected_head, "-p", other, "-m", message, env=who
+            )
+            try:
+                repo.git.update_ref(f"refs/heads/{branch}", sha, expected_head)
+            except git.GitCommandError as exc:
+                raise Conflict(
+                    f"branch {branch} moved during the merge", {"head": self.head(branch)}
+                ) from exc
+            return str(sha)
+
+    def first_parent_history(self, revision: str) -> list[tuple[str, list[str], str]]:
+        """(sha, parents, message) of the first-parent history of a ref or range, newest first."""
+        with self._repo() as repo:
+            out = repo.git.log("--first-parent", "--format=%H%x00%P%x00%B%x1e", revision)
+        history = []
+        for record in out.split("\x1e"):
+            if record.strip():
+                sha, parents, body = record.strip("\n").split("\x00", 2)
+                history.append((sha, parents.split(), body))
+        return history
+
     def commit_files(
         self,
         branch: str,
@@ -213,10 +287,11 @@ class ContentRepository:
                 else:
                     stream = repo.odb.store(IStream("blob", len(content), io.BytesIO(content)))
                     lines.append(f"100644 {stream.hexsha.decode()}\t{path}")
-            listing = Path(tmp) / "index-info"
-            listing.write_text("\n".join(lines) + "\n")
-            with listing.open("rb") as stdin:
-                repo.git.update_index("--index-info", istream=stdin, env=env)
+            if lines:
+                listing = Path(tmp) / "index-info"
+                listing.write_text("\n".join(lines) + "\n")
+                with listing.open("rb") as stdin:
+                    repo.git.update_index("--index-info", istream=stdin, env=env)
             tree = repo.git.write_tree(env=env)
             parents = ["-p", expected_head] if expected_head else []
             who = {

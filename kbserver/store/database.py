@@ -29,6 +29,11 @@ def _create(*tables: sa.Table) -> Callable[[sa.Connection], None]:
 MIGRATIONS: list[Migration] = [
     (1, "users, tokens and sessions", _create(schema.users, schema.api_tokens, schema.sessions)),
     (2, "search log", _create(schema.search_log)),
+    (
+        3,
+        "change requests, reviews, audit log",
+        _create(schema.change_requests, schema.reviews, schema.change_events),
+    ),
 ]
 
 

@@ -58,3 +58,46 @@ search_log = sa.Table(
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True, index=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
 )
+
+change_requests = sa.Table(
+    "change_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("branch", sa.String(200), nullable=False, unique=True),
+    sa.Column("author_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("state", sa.String(24), nullable=False, index=True),
+    sa.Column("base_commit", sa.String(40), nullable=False),
+    sa.Column("head_commit", sa.String(40), nullable=False),
+    sa.Column("merged_commit", sa.String(40), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("change_id", sa.Integer, sa.ForeignKey("change_requests.id"), nullable=False, index=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("verdict", sa.String(24), nullable=False),
+    sa.Column("head_commit", sa.String(40), nullable=False),
+    sa.Column("body", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Append-only: nothing in the API or the CLI updates or deletes these rows.
+change_events = sa.Table(
+    "change_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("change_id", sa.Integer, sa.ForeignKey("change_requests.id"), nullable=False, index=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("from_state", sa.String(24), nullable=True),
+    sa.Column("to_state", sa.String(24), nullable=True),
+    sa.Column("head_commit", sa.String(40), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,204 @@
+"""Change requests, reviews and the append-only audit log in the state store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from approval.model import ChangeRequest, Review, State, Verdict
+from kbserver.errors import NotFound
+from kbserver.store.schema import change_events, change_requests, reviews, users
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _change(row: Any) -> ChangeRequest:
+    return ChangeRequest(
+        row.id,
+        row.title,
+        row.branch,
+        row.author,
+        State(row.state),
+        row.base_commit,
+        row.head_commit,
+        row.merged_commit,
+        row.created_at,
+        row.updated_at,
+    )
+
+
+_SELECT = sa.select(change_requests, users.c.name.label("author")).join(
+    users, users.c.id == change_requests.c.author_id
+)
+
+
+class ChangeRecords:
+    """The approval tables; every state change writes its audit event in the same transaction."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def next_number(self) -> int:
+        """The number the next change request will get (ids are never reused)."""
+        with self.engine.connect() as conn:
+            return int(conn.scalar(sa.select(sa.func.max(change_requests.c.id))) or 0) + 1
+
+    def insert(self, number: int, title: str, branch: str, author_id: int, commit: str) -> ChangeRequest:
+        """Record a new change request in draft, with its creation event."""
+        now = _now()
+        with self.engine.begin() as conn:
+            conn.execute(
+                change_requests.insert().values(
+                    id=number,
+                    title=title,
+                    branch=branch,
+                    author_id=author_id,
+                    state=State.DRAFT.value,
+                    base_commit=commit,
+                    head_commit=commit,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            self._event(conn, number, author_id, "create", None, State.DRAFT, commit, title)
+        return self.get(number)
+
+    def get(self, number: int) -> ChangeRequest:
+        """The change request CR-<number>."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_SELECT.where(change_requests.c.id == number)).first()
+        if row is None:
+            raise NotFound(f"no change request CR-{number}")
+        return _change(row)
+
+    def find(self, state: str | None = None, author: str | None = None) -> list[ChangeRequest]:
+        """Change requests, newest first, optionally by state and author."""
+        query = _SELECT.order_by(change_requests.c.id.desc())
+        if state:
+            query = query.where(change_requests.c.state == state)
+        if author:
+            query = query.where(users.c.name == author)
+        with self.engine.connect() as conn:
+            return [_change(r) for r in conn.execute(query)]
+
+    def transition(
+        self,
+        change: ChangeRequest,
+        user_id: int | None,
+        action: str,
+        to_state: State | None = None,
+        head: str | None = None,
+        detail: str = "",
+        merged: str | None = None,
+    ) -> ChangeRequest:
+        """Move a change request (state, head) and log the event, atomically."""
+        values: dict[str, Any] = {"updated_at": _now()}
+        if to_state is not None:
+            values["state"] = to_state.value
+        if head is not None:
+            values["head_commit"] = head
+        if merged is not None:
+            values["merged_commit"] = merged
+        with self.engine.begin() as conn:
+            conn.execute(
+                change_requests.update().where(change_requests.c.id == change.number).values(**values)
+            )
+            self._event(
+                conn,
+                change.number,
+                user_id,
+                action,
+                change.state,
+                to_state,
+                head or change.head_commit,
+                detail,
+            )
+        return self.get(change.number)
+
+    def add_review(self, change: ChangeRequest, user_id: int, role: str, verdict: Verdict, body: str) -> None:
+        """Record a review of the change request's current head."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                reviews.insert().values(
+                    change_id=change.number,
+                    user_id=user_id,
+                    role=role,
+                    verdict=verdict.value,
+                    head_commit=change.head_commit,
+                    body=body,
+                    created_at=_now(),
+                )
+            )
+
+    def reviews(self, number: int) -> list[Review]:
+        """Every review of CR-<number>, oldest first."""
+        query = (
+            sa.select(reviews, users.c.name, users.c.display_name, users.c.email)
+            .join(users, users.c.id == reviews.c.user_id)
+            .where(reviews.c.change_id == number)
+            .order_by(reviews.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                Review(
+                    r.name,
+                    r.display_name,
+                    r.email,
+                    r.role,
+                    Verdict(r.verdict),
+                    r.head_commit,
+                    r.body,
+                    r.created_at,
+                )
+                for r in conn.execute(query)
+            ]
+
+    def events(self, number: int) -> list[dict[str, Any]]:
+        """The audit log of CR-<number>: who, when, from which state to which, at which head."""
+        query = (
+            sa.select(change_events, users.c.name.label("user"))
+            .outerjoin(users, users.c.id == change_events.c.user_id)
+            .where(change_events.c.change_id == number)
+            .order_by(change_events.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                {
+                    "user": r.user,
+                    "action": r.action,
+                    "from_state": r.from_state,
+                    "to_state": r.to_state,
+                    "head_commit": r.head_commit,
+                    "detail": r.detail,
+                    "at": r.created_at.isoformat(),
+                }
+                for r in conn.execute(query)
+            ]
+
+    @staticmethod
+    def _event(
+        conn: sa.Connection,
+        number: int,
+        user_id: int | None,
+        action: str,
+        from_state: State | None,
+        to_state: State | None,
+        head: str,
+        detail: str,
+    ) -> None:
+        conn.execute(
+            change_events.insert().values(
+                change_id=number,
+                user_id=user_id,
+                action=action,
+                from_state=from_state.value if from_state else None,
+                to_state=to_state.value if to_state else None,
+                head_commit=head,
+                detail=detail,
+                created_at=_now(),
+            )
+        )
