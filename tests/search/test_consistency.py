@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,9 @@ def test_searches_never_fail_while_the_index_updates(content_repo: ContentReposi
     for n in range(12):
         commits.append(_commit(content_repo, {path: original + f"\nCambio {n}.\n".encode()}))
         index.catch_up(content_repo, commits[-1])
+    deadline = time.monotonic() + 30
+    while len(seen) < 20 and time.monotonic() < deadline:  # a loaded machine may have searched little so far
+        time.sleep(0.05)
     stop.set()
     for thread in threads:
         thread.join()
