@@ -67,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true")
 
+    from kbserver.commands import changes
+
+    changes.add_parser(sub, common)
+
     user = sub.add_parser("user", help="users and roles").add_subparsers(dest="action", required=True)
     p = user.add_parser("add", parents=[common], help="create a user")
     p.add_argument("name")
@@ -99,7 +103,7 @@ def _read_password() -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from kbserver.commands import lint, search, serve, users
+    from kbserver.commands import changes, lint, search, serve, users
     from kbserver.repository import ContentRepository
     from kbserver.services import Services
 
@@ -134,6 +138,10 @@ def _run(args: argparse.Namespace) -> int:
             folder = services.site.build(services.repository, commit)
             print(f"Site built in {time.monotonic() - started:.1f} s: {folder}")
             return 0
+        if args.command in ("change", "verify"):
+            code, text = changes.run(services, args)
+            print(text)
+            return code
         if args.command == "index":
             done = search.index(services, args.rebuild)
             print(

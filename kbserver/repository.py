@@ -214,6 +214,16 @@ class ContentRepository:
             out = repo.git.diff("--name-only", "--no-renames", f"{base}...{head}")
         return [line for line in out.splitlines() if line]
 
+    def unified_diff(self, base: str, head: str, path: str) -> str:
+        """The unified diff of one file on a branch since it left base."""
+        with self._repo() as repo:
+            return str(repo.git.diff("--no-renames", f"{base}...{head}", "--", path))
+
+    def merge_base(self, a: str, b: str) -> str:
+        """The best common ancestor of two commits."""
+        with self._repo() as repo:
+            return str(repo.git.merge_base(a, b))
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether ancestor is in the history of descendant."""
         with self._repo() as repo:

@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from approval.records import ChangeRecords
+from approval.workflow import Workflow
 from kbserver.errors import Conflict, KBError
 from kbserver.repository import ContentRepository
 from kbserver.search import CatchUp, SearchIndex, SearchService
@@ -38,6 +40,7 @@ class Services:
     search: SearchService
     search_log: SearchLog
     search_pool: ThreadPoolExecutor
+    workflow: Workflow
     _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -47,17 +50,22 @@ class Services:
         engine = connect(settings.resolved_database_url)
         if migrate_store:
             migrate(engine)
+        repository = ContentRepository(settings.repo)
+        index = SearchIndex(settings.data_dir / "index")
         return cls(
             settings=settings,
             engine=engine,
             users=UserStore(engine),
-            repository=ContentRepository(settings.repo),
+            repository=repository,
             site=Site(settings.site_root),
-            index=(index := SearchIndex(settings.data_dir / "index")),
+            index=index,
             search=SearchService(index),
             search_log=SearchLog(engine),
             # Whoosh is synchronous and each thread keeps a searcher: a small pool bounds the memory.
             search_pool=ThreadPoolExecutor(settings.search_threads, thread_name_prefix="search"),
+            workflow=Workflow(
+                ChangeRecords(engine), repository, settings.data_dir / "merge.lock", settings.branch
+            ),
         )
 
     def main_commit(self) -> str | None:

@@ -1,0 +1,180 @@
+"""Change requests over HTTP: propose, edit, review, approve and merge; diffs, policy status, audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from approval.model import State
+from approval.review import change_diff, retired_text
+from kbserver.api.deps import CurrentUser, LeadUser, ServicesDep
+from kbserver.services import Services
+
+router = APIRouter(prefix="/api/changes", tags=["changes"])
+Path = Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]+$", max_length=300)]
+
+
+class NewChange(BaseModel):
+    title: str = Field(min_length=3, max_length=200)
+
+
+class Commit(BaseModel):
+    changes: dict[Path, str | None] = Field(description="path -> new text, or null to delete the file")
+    expected_head: str = Field(pattern=r"^[0-9a-f]{40}$", description="the head the edit was made on")
+    message: str = Field("", max_length=2000)
+
+
+class Retire(BaseModel):
+    path: Path
+    expected_head: str = Field(pattern=r"^[0-9a-f]{40}$")
+
+
+class Note(BaseModel):
+    body: str = Field("", max_length=10_000)
+
+
+def _view(services: Services, number: int) -> dict[str, Any]:
+    change = services.workflow.records.get(number)
+    return {
+        **change.as_json(),
+        "policy": services.workflow.status(number).as_json(),
+        "reviews": [
+            {
+                "user": r.user,
+                "role": r.role,
+                "verdict": r.verdict.value,
+                "head_commit": r.head_commit,
+                "body": r.body,
+                "at": r.created_at.isoformat(),
+            }
+            for r in services.workflow.records.reviews(number)
+        ],
+    }
+
+
+@router.get("")
+def list_changes(
+    user: CurrentUser,
+    services: ServicesDep,
+    state: State | None = None,
+    mine: bool = False,
+    awaiting_me: Annotated[
+        bool, Query(description="in review and still missing an approval of my role")
+    ] = False,
+) -> list[dict[str, Any]]:
+    """Change requests, newest first."""
+    found = services.workflow.records.find(state.value if state else None, user.name if mine else None)
+    if awaiting_me:
+        found = [
+            c
+            for c in found
+            if c.state is State.IN_REVIEW
+            and c.author != user.name
+            and user.role.value in services.workflow.status(c.number).missing
+        ]
+    return [c.as_json() for c in found]
+
+
+@router.post("", status_code=201)
+def create_change(body: NewChange, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """Open a change request: a new branch off main, in draft. Any user may propose."""
+    return _view(services, services.workflow.create(user, body.title).number)
+
+
+@router.get("/{number}")
+def show_change(number: int, _user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """The change request, its policy status (required, received, missing) and its reviews."""
+    return _view(services, number)
+
+
+@router.post("/{number}/commits")
+def write_files(number: int, body: Commit, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """Write, create or delete files in one commit; 409 with the current head if someone moved it first."""
+    changes = {p: (t.encode() if t is not None else None) for p, t in body.changes.items()}
+    services.workflow.write(user, number, changes, body.expected_head, body.message)
+    return _view(services, number)
+
+
+@router.post("/{number}/retire")
+def retire(number: int, body: Retire, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """Mark a document `status: retired` in one commit (it stays in git and keeps its id)."""
+    head = services.workflow.records.get(number).head_commit
+    text = retired_text(services.repository.read(head, body.path), body.path)
+    services.workflow.write(user, number, {body.path: text}, body.expected_head, f"Retire {body.path}")
+    return _view(services, number)
+
+
+@router.get("/{number}/diff")
+def diff(number: int, _user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """Per file: the unified diff, the changed front-matter fields and the page as it will render."""
+    change = services.workflow.records.get(number)
+    main = services.main_commit() or change.base_commit
+    return {
+        "number": number,
+        "head_commit": change.head_commit,
+        "files": change_diff(services.repository, change, main),
+        "policy": services.workflow.status(number).as_json(),
+    }
+
+
+@router.get("/{number}/events")
+def events(number: int, _user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
+    """The append-only audit log: who, when, from which state to which, at which head."""
+    services.workflow.records.get(number)
+    return services.workflow.records.events(number)
+
+
+@router.post("/{number}/submit")
+def submit(number: int, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """Ask for review; 422 with the lint findings while there are errors."""
+    services.workflow.submit(user, number)
+    return _view(services, number)
+
+
+@router.post("/{number}/comment")
+def comment(number: int, body: Note, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    services.workflow.comment(user, number, body.body)
+    return _view(services, number)
+
+
+@router.post("/{number}/approve")
+def approve(number: int, body: Note, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    services.workflow.approve(user, number, body.body)
+    return _view(services, number)
+
+
+@router.post("/{number}/request-changes")
+def request_changes(number: int, body: Note, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    services.workflow.request_changes(user, number, body.body)
+    return _view(services, number)
+
+
+@router.post("/{number}/reject")
+def reject(number: int, body: Note, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    services.workflow.reject(user, number, body.body)
+    return _view(services, number)
+
+
+@router.post("/{number}/withdraw")
+def withdraw(number: int, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    services.workflow.withdraw(user, number)
+    return _view(services, number)
+
+
+@router.post("/{number}/update")
+def update(number: int, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """Merge main into the branch; 409 with the conflicting files when it does not merge cleanly."""
+    services.workflow.update(user, number)
+    return _view(services, number)
+
+
+@router.post("/{number}/merge")
+async def merge(number: int, user: LeadUser, services: ServicesDep) -> dict[str, Any]:
+    """Merge into main while the policy is met; the index catches up before this returns, the site follows."""
+    await run_in_threadpool(services.workflow.merge, user, number)
+    await run_in_threadpool(services.catch_up_index)
+    services.catch_up()  # the site is rebuilt in the background; the old one is served until then
+    return await run_in_threadpool(_view, services, number)

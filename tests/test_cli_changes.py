@@ -1,0 +1,44 @@
+"""The change-request workflow from the CLI, and `kb verify` finding a commit made around it."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from kbserver.cli import main
+from kbserver.repository import SERVICE_AUTHOR, ContentRepository
+from kbserver.settings import PROJECT_ROOT
+
+
+def test_cli_propose_review_merge_and_verify(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, data = tmp_path / "content", tmp_path / "data"
+    common = ["--repo", str(repo), "--data-dir", str(data)]
+    assert main(["init", str(repo), "--from", str(PROJECT_ROOT)]) == 0
+    for name, role in (("lucia", "lead"), ("marco", "lead"), ("ana", "operator")):
+        monkeypatch.setattr("sys.stdin", io.StringIO("una-clave-larga\n"))
+        assert main(["user", "add", name, "--role", role, "--password-stdin", *common]) == 0
+    assert main(["change", "new", "Aclarar la VPN lenta", "--as", "lucia", *common]) == 0
+    assert "CR-1 created on branch change/1-aclarar-la-vpn-lenta" in capsys.readouterr().out
+    path = "docs/kb/red-vpn/vpn-lenta.md"
+    text = ContentRepository(repo).read(ContentRepository(repo).resolve("main"), path)
+    assert text
+    monkeypatch.setattr("sys.stdin", io.StringIO(text.decode() + "\nConsejo nuevo.\n"))
+    assert main(["change", "edit", "1", path, "--as", "lucia", *common]) == 0
+    assert main(["change", "submit", "1", "--as", "lucia", *common]) == 0
+    assert main(["change", "approve", "1", "--as", "lucia", *common]) == 2  # self-approval
+    assert "cannot review" in capsys.readouterr().err
+    assert main(["change", "approve", "1", "--as", "ana", *common]) == 2  # an operator
+    assert main(["change", "approve", "1", "--as", "marco", *common]) == 0
+    assert main(["change", "merge", "1", "--as", "lucia", *common]) == 0
+    assert "CR-1 merged as" in capsys.readouterr().out
+    assert main(["change", "log", "1", *common]) == 0
+    assert "merge" in capsys.readouterr().out
+    assert main(["verify", *common]) == 0
+    content = ContentRepository(repo)
+    content.commit_files("main", {path: b"pushed around\n"}, "hotfix", SERVICE_AUTHOR, content.head("main"))
+    assert main(["verify", *common]) == 1
+    assert "committed around the workflow" in capsys.readouterr().out
