@@ -34,6 +34,7 @@ class _Reader:
     index: Any
     searcher: Any
     synonyms: Synonyms
+    toc: int
     facet_sets: dict[str, dict[str, frozenset[int]]] = field(default_factory=dict)
 
     def documents_with(self, facet: str) -> dict[str, frozenset[int]]:
@@ -127,10 +128,13 @@ class SearchService:
             raise RepositoryError("the search index is not built yet; run `kb index`")
         reader: _Reader | None = getattr(self._local, "reader", None)
         if reader is not None and reader.generation == generation:
-            if not reader.searcher.up_to_date():
-                # refresh() reuses unchanged segments and closes what it no longer needs.
-                reader.searcher = reader.searcher.refresh()
-                reader.facet_sets = {}
+            latest = reader.index.latest_generation()
+            if latest != reader.toc:
+                # Not Searcher.refresh(): it reuses segment readers by id without reloading their deletions,
+                # so deleted documents would stay visible. A fresh searcher is cheap, and the old one is ours.
+                stale = reader.searcher
+                reader.searcher, reader.toc, reader.facet_sets = reader.index.searcher(), latest, {}
+                stale.close()
             return reader
         if reader is not None:
             reader.searcher.close()
@@ -139,7 +143,7 @@ class SearchService:
         ix = whoosh_index.open_dir(str(generation / "index"))
         synonyms_file = generation / "synonyms.txt"
         synonyms = Synonyms(synonyms_file.read_text() if synonyms_file.is_file() else "")
-        reader = _Reader(generation, ix, ix.searcher(), synonyms)
+        reader = _Reader(generation, ix, ix.searcher(), synonyms, ix.latest_generation())
         self._local.reader = reader
         with self._lock:
             self._open_readers.append(reader)

@@ -122,3 +122,15 @@ def test_missing_or_corrupt_index_is_rebuilt(
     assert "rebuilding from git" in caplog.text
     with SearchService(index) as service:
         assert service.search("vpn")["total"] > 0
+
+
+def test_a_long_lived_searcher_sees_deletions(content_repo: ContentRepository, tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "index")
+    index.catch_up(content_repo, content_repo.resolve("main"))
+    with SearchService(index) as service:
+        assert "KB-0024" in [r["id"] for r in service.search("monitor externo")["results"]]
+        commit = _commit(content_repo, {"docs/kb/dispositivos/monitor-externo.md": None})
+        index.catch_up(content_repo, commit)
+        after = service.search("monitor externo")
+        assert after["commit"] == commit
+        assert "KB-0024" not in [r["id"] for r in after["results"]]
