@@ -22,7 +22,7 @@ from approval.model import (
 )
 from approval.policy import POLICY_FILE, parse_policy
 from approval.records import ChangeRecords
-from kbserver.commands.lint import lint_commit
+from kbserver.commands.lint import lint_change
 from kbserver.errors import Conflict, Forbidden, InvalidInput
 from kbserver.repository import Author, ContentRepository, MergeConflict
 from kbserver.users import Role, User
@@ -100,7 +100,8 @@ class Workflow:
             raise Conflict(
                 f"{change.ref} is {change.state.value}; only a draft or a returned change is submitted"
             )
-        errors = [f for f in lint_commit(self.repo, change.head_commit) if f.severity == "error"]
+        findings = lint_change(self.repo, self._main(), change.head_commit)
+        errors = [f for f in findings if f.severity == "error"]
         if errors:
             raise InvalidInput(
                 f"lint found {len(errors)} error(s) in {change.ref}",

@@ -118,6 +118,24 @@ class ContentRepository:
                 if isinstance(item, git.Blob):
                     yield str(item.path), bytes(item.data_stream.read())
 
+    def paths(self, commit: str, prefix: str = "docs/") -> list[str]:
+        """Every file path below prefix at a commit, without reading the files."""
+        with self._repo() as repo:
+            return str(repo.git.ls_tree("-r", "--name-only", commit, "--", prefix)).splitlines()
+
+    def grep_first(self, commit: str, pattern: str, prefix: str = "docs/") -> dict[str, str]:
+        """For each file below prefix at commit, its first line matching the regex pattern (git grep)."""
+        with self._repo() as repo:
+            try:
+                out = repo.git.grep("-m", "1", "-E", "-e", pattern, commit, "--", prefix)
+            except git.GitCommandError:
+                return {}  # no file matches
+        found = {}
+        for line in str(out).splitlines():
+            _commit, path, text = line.split(":", 2)
+            found[path] = text
+        return found
+
     def read(self, commit: str, path: str) -> bytes | None:
         """One file at a commit, or None when it does not exist there."""
         with self._repo() as repo:

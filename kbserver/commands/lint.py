@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from datetime import date
 from pathlib import Path
 
@@ -44,3 +45,32 @@ def lint_commit(repo: ContentRepository, ref: str, today: date | None = None) ->
     corpus = Corpus.from_files(repo.files(commit))
     former, is_stale = _history_checks(repo, commit)
     return lint_corpus(corpus, today or date.today(), former, is_stale)  # type: ignore[arg-type]
+
+
+def lint_change(repo: ContentRepository, base: str, head: str, today: date | None = None) -> list[Finding]:
+    """Lint what a branch changed since base, against the whole content at head, without parsing all of it.
+
+    Only the changed documents, the documents they link to and their translation sources are parsed; the ids
+    of every other document come from one `git grep` over the commit.
+    """
+    changed = {p for p in repo.changed_files(base, head) if p.startswith("docs/")}
+    all_paths = set(repo.paths(head))
+    id_paths: dict[str, list[str]] = {}
+    for path, line in repo.grep_first(head, r"^id:[[:space:]]").items():
+        id_paths.setdefault(line.split(":", 1)[1].strip().strip("'\""), []).append(path)
+    wanted = {p for p in changed if p.endswith(".md") and p in all_paths}
+    documents = {p: parse_document(p, repo.read(head, p) or b"") for p in wanted}
+    for doc in list(documents.values()):
+        related = {
+            posixpath.normpath(posixpath.join(posixpath.dirname(doc.path), link.href.partition("#")[0]))
+            for link in doc.links
+            if link.is_internal and link.href.partition("#")[0].endswith(".md")
+        }
+        if doc.meta and doc.meta.translation_of:
+            related.update(id_paths.get(doc.meta.translation_of, []))
+        for path in related & all_paths - documents.keys():
+            documents[path] = parse_document(path, repo.read(head, path) or b"")
+    corpus = Corpus(documents=documents, files=all_paths)
+    former, is_stale = _history_checks(repo, head)
+    findings = lint_corpus(corpus, today or date.today(), former, is_stale, id_paths)  # type: ignore[arg-type]
+    return [f for f in findings if f.path in wanted]

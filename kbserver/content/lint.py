@@ -19,17 +19,23 @@ def lint_corpus(
     today: date,
     former_ids: Mapping[str, str] | None = None,
     is_stale: StaleCheck | None = None,
+    id_paths: Mapping[str, list[str]] | None = None,
 ) -> list[Finding]:
-    """Every finding for the corpus, sorted by file and line."""
+    """Every finding for the corpus, sorted by file and line.
+
+    id_paths, when the corpus holds only some documents, gives the paths of every id in the whole content.
+    """
     findings: list[Finding] = []
-    ids = corpus.by_id()
+    ids: dict[str, list[str]] = {k: [d.path for d in v] for k, v in corpus.by_id().items()}
+    for doc_id, paths in (id_paths or {}).items():
+        ids[doc_id] = sorted(set(ids.get(doc_id, [])) | set(paths))
     for doc in corpus.documents.values():
         findings.extend(doc.findings)
         findings.extend(_check_id(doc, ids, former_ids or {}))
         findings.extend(_check_links(doc, corpus))
         if isinstance(doc.meta, ScriptMeta):
             findings.extend(_check_script(doc, doc.meta))
-        findings.extend(_check_translation(doc, ids, is_stale))
+        findings.extend(_check_translation(doc, ids, corpus, is_stale))
         if doc.meta and doc.meta.status == "active" and doc.meta.review_by < today:
             findings.append(
                 Finding(
@@ -43,7 +49,7 @@ def lint_corpus(
     return sorted(findings, key=lambda f: (f.path, f.line, f.rule))
 
 
-def _check_id(doc: Document, ids: dict[str, list[Document]], former: Mapping[str, str]) -> list[Finding]:
+def _check_id(doc: Document, ids: dict[str, list[str]], former: Mapping[str, str]) -> list[Finding]:
     if doc.kind is None:
         return []
     line = doc.line_of_key("id")
@@ -61,7 +67,7 @@ def _check_id(doc: Document, ids: dict[str, list[Document]], former: Mapping[str
                 f"expected {ID_PREFIXES[doc.kind]}<number>",
             )
         )
-    others = [d.path for d in ids.get(doc_id, []) if d.path != doc.path]
+    others = [path for path in ids.get(doc_id, []) if path != doc.path]
     if others:
         out.append(
             Finding(doc.path, line, "duplicate-id", f"id {doc_id} is also used by {', '.join(others)}")
@@ -155,7 +161,7 @@ def _reachable(steps: list, anchors: dict[str, int]) -> set[int]:  # type: ignor
 
 
 def _check_translation(
-    doc: Document, ids: dict[str, list[Document]], is_stale: StaleCheck | None
+    doc: Document, ids: dict[str, list[str]], corpus: Corpus, is_stale: StaleCheck | None
 ) -> list[Finding]:
     meta = doc.meta
     if meta is None or not meta.translation_of:
@@ -164,8 +170,9 @@ def _check_translation(
     sources = ids.get(meta.translation_of)
     if not sources:
         return [Finding(doc.path, line, "translation-source", f"source {meta.translation_of} does not exist")]
-    source = sources[0]
-    if source.meta and source.meta.lang == meta.lang:
+    source_path = sources[0]
+    source = corpus.documents.get(source_path)
+    if source and source.meta and source.meta.lang == meta.lang:
         return [
             Finding(
                 doc.path, line, "translation-source", f"source {meta.translation_of} is in the same language"
@@ -173,14 +180,14 @@ def _check_translation(
         ]
     if not meta.source_commit:
         return []  # source_commit is optional: an unpinned translation is not checked for staleness
-    stale = is_stale(source.path, meta.source_commit) if is_stale else None
+    stale = is_stale(source_path, meta.source_commit) if is_stale else None
     if stale:
         return [
             Finding(
                 doc.path,
                 doc.line_of_key("source_commit"),
                 "translation-stale",
-                f"translation may be stale: {source.path} changed since {meta.source_commit[:10]}",
+                f"translation may be stale: {source_path} changed since {meta.source_commit[:10]}",
                 "warning",
             )
         ]

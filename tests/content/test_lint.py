@@ -97,3 +97,24 @@ def test_reusing_a_deleted_id_and_stale_translation(content_repo: ContentReposit
     findings = {(f.path, f.rule, f.severity) for f in lint_commit(content_repo, "main")}
     assert ("docs/kb/red-vpn/vpn-not-connecting.md", "translation-stale", "warning") in findings
     assert ("docs/kb/dispositivos/pantalla.md", "id-reused", "error") in findings
+
+
+def test_lint_change_checks_the_change_against_all_content(content_repo: ContentRepository) -> None:
+    from kbserver.commands.lint import lint_change
+
+    main = content_repo.resolve("main")
+    content_repo.create_branch("change/1-x", main)
+    article = content_repo.read(main, "docs/kb/red-vpn/vpn-lenta.md") or b""
+    copy = article.replace(b"KB-0012", b"KB-0001")  # the id of an untouched article
+    broken = article + b"\n[ver](vpn-no-conecta.md#no-hay-tal)\n"
+    head = content_repo.commit_files(
+        "change/1-x",
+        {"docs/kb/red-vpn/copia.md": copy, "docs/kb/red-vpn/vpn-lenta.md": broken},
+        "edit",
+        SERVICE_AUTHOR,
+        main,
+    )
+    found = {(f.path, f.rule) for f in lint_change(content_repo, main, head)}
+    assert ("docs/kb/red-vpn/copia.md", "duplicate-id") in found
+    assert ("docs/kb/red-vpn/vpn-lenta.md", "broken-anchor") in found
+    assert {path for path, _ in found} <= {"docs/kb/red-vpn/copia.md", "docs/kb/red-vpn/vpn-lenta.md"}
