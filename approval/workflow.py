@@ -22,7 +22,7 @@ from approval.model import (
 )
 from approval.policy import POLICY_FILE, parse_policy
 from approval.records import ChangeRecords
-from kbserver.commands.lint import lint_change
+from kbserver.commands.lint import former_ids, lint_change
 from kbserver.errors import Conflict, Forbidden, InvalidInput
 from kbserver.repository import Author, ContentRepository, MergeConflict
 from kbserver.users import Role, User
@@ -57,6 +57,10 @@ class Workflow:
         if head is None:
             raise Conflict(f"the content repository has no branch {self.branch}")
         return head
+
+    def prepare(self) -> None:
+        """Scan main's history for deleted ids now, so that the first submit is as fast as the next ones."""
+        former_ids(self.repo, self._main())
 
     def create(self, user: User, title: str) -> ChangeRequest:
         """A new change request: a branch change/<n>-<slug> off main, in draft."""

@@ -83,6 +83,7 @@ class Services:
         def index() -> None:
             try:
                 done = self.catch_up_index()
+                self.workflow.prepare()
                 if done and done.action != "current":
                     log.info(
                         "search index %s to %s (%d files, %.2f s)",

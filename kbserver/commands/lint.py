@@ -10,13 +10,29 @@ from kbserver.content import Corpus, Finding, lint_corpus, parse_document
 from kbserver.errors import KBError, NotFound
 from kbserver.repository import ContentRepository
 
+# Per repository: the last commit scanned and the ids of the documents deleted in its history. History only
+# grows, so the next scan starts from there (a submit after a merge reads a few commits, not all of them).
+_FORMER_IDS: dict[str, tuple[str, dict[str, str]]] = {}
 
-def _history_checks(repo: ContentRepository, ref: str) -> tuple[dict[str, str], object]:
-    former: dict[str, str] = {}
-    for path, content in repo.deleted_files(ref):
+
+def former_ids(repo: ContentRepository, commit: str) -> dict[str, str]:
+    """The ids of documents deleted in the history of commit, with their last path."""
+    key = str(repo.path.resolve())
+    cached = _FORMER_IDS.get(key)
+    if cached and cached[0] == commit:
+        return cached[1]
+    resume = cached is not None and repo.is_ancestor(cached[0], commit)
+    ids = dict(cached[1]) if cached and resume else {}
+    for path, content in repo.deleted_files(f"{cached[0]}..{commit}" if cached and resume else commit):
         doc_id = parse_document(path, content).doc_id
         if doc_id:
-            former.setdefault(doc_id, path)
+            ids.setdefault(doc_id, path)
+    _FORMER_IDS[key] = (commit, ids)
+    return ids
+
+
+def _history_checks(repo: ContentRepository, ref: str) -> tuple[dict[str, str], object]:
+    former = former_ids(repo, repo.resolve(ref))
 
     def is_stale(path: str, commit: str) -> bool | None:
         try:
