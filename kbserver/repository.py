@@ -35,6 +35,15 @@ class Author:
     name: str
     email: str
 
+    def environment(self) -> dict[str, str]:
+        """Git's author and committer variables for this person."""
+        return {
+            "GIT_AUTHOR_NAME": self.name,
+            "GIT_AUTHOR_EMAIL": self.email,
+            "GIT_COMMITTER_NAME": self.name,
+            "GIT_COMMITTER_EMAIL": self.email,
+        }
+
 
 @dataclass(frozen=True)
 class CommitInfo:
@@ -267,12 +276,7 @@ class ContentRepository:
                 raise MergeConflict(
                     f"{other[:12]} does not merge cleanly into {branch}", {"files": files}
                 ) from exc
-            who = {
-                "GIT_AUTHOR_NAME": author.name,
-                "GIT_AUTHOR_EMAIL": author.email,
-                "GIT_COMMITTER_NAME": author.name,
-                "GIT_COMMITTER_EMAIL": author.email,
-            }
+            who = author.environment()
             sha = repo.git.commit_tree(
                 tree.splitlines()[0], "-p", expected_head, "-p", other, "-m", message, env=who
             )
@@ -322,12 +326,7 @@ class ContentRepository:
                     repo.git.update_index("--index-info", istream=stdin, env=env)
             tree = repo.git.write_tree(env=env)
             parents = ["-p", expected_head] if expected_head else []
-            who = {
-                "GIT_AUTHOR_NAME": author.name,
-                "GIT_AUTHOR_EMAIL": author.email,
-                "GIT_COMMITTER_NAME": author.name,
-                "GIT_COMMITTER_EMAIL": author.email,
-            }
+            who = author.environment()
             sha = repo.git.commit_tree(tree, *parents, "-m", message, env=who)
             old = expected_head or "0" * 40
             try:
