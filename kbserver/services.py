@@ -15,12 +15,16 @@ import sqlalchemy as sa
 from approval.records import ChangeRecords
 from approval.workflow import Workflow
 from kbserver.errors import Conflict, KBError
+from kbserver.feedback.deviations import DeviationStore
+from kbserver.feedback.flags import FlagStore
+from kbserver.feedback.votes import FeedbackStore, purge_comments
 from kbserver.repository import ContentRepository
 from kbserver.search import CatchUp, SearchIndex, SearchService
 from kbserver.search.log import SearchLog
 from kbserver.settings import Settings
 from kbserver.site import Site
 from kbserver.store import connect, migrate
+from kbserver.tickets import TicketSystem
 from kbserver.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,10 @@ class Services:
     search_log: SearchLog
     search_pool: ThreadPoolExecutor
     workflow: Workflow
+    tickets: TicketSystem
+    feedback: FeedbackStore
+    flags: FlagStore
+    deviations: DeviationStore
     _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -66,7 +74,15 @@ class Services:
             workflow=Workflow(
                 ChangeRecords(engine), repository, settings.data_dir / "merge.lock", settings.branch
             ),
+            tickets=TicketSystem.from_settings(settings),
+            feedback=FeedbackStore(engine),
+            flags=FlagStore(engine),
+            deviations=DeviationStore(engine),
         )
+
+    def after_merge(self, number: int, commit: str) -> None:
+        """What follows a merge: flags linked to the change request close."""
+        self.flags.close_for_change(number, commit)
 
     def main_commit(self) -> str | None:
         """The commit operators see: the head of the approved branch."""
@@ -84,6 +100,7 @@ class Services:
             try:
                 done = self.catch_up_index()
                 self.workflow.prepare()
+                purge_comments(self.engine, self.settings.comment_retention_days)
                 if done and done.action != "current":
                     log.info(
                         "search index %s to %s (%d files, %.2f s)",

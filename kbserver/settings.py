@@ -30,6 +30,18 @@ class Settings(BaseSettings):
     search_threads: int = Field(
         4, ge=1, le=64, description="Threads that run searches; each holds its own Whoosh searcher in memory."
     )
+    ticket_pattern: str = Field(
+        r"^(INC|RITM|REQ|CHG|PRB)\d{7}$",
+        description="Regex a ticket reference must match (ServiceNow by default).",
+    )
+    ticket_url: str = Field(
+        "https://{instance}.service-now.com/nav_to.do?uri=task.do?sysparm_query=number={ticket}",
+        description="Link to a ticket; {ticket} and {instance} are filled in.",
+    )
+    ticket_instance: str = Field("example", description="The ticketing system instance named in ticket_url.")
+    comment_retention_days: int = Field(
+        365, ge=1, description="Feedback, flag and deviation comments older than this are deleted."
+    )
     site_autobuild: bool = Field(True, description="Rebuild the site in the background when main moves.")
 
     @property

@@ -12,7 +12,18 @@ from fastapi.staticfiles import StaticFiles
 
 from kbserver import __version__
 from kbserver.api.errors import install_error_handlers
-from kbserver.api.routes import changes, console, content, documents, health, search, session, site, users
+from kbserver.api.routes import (
+    changes,
+    console,
+    content,
+    documents,
+    feedback,
+    health,
+    search,
+    session,
+    site,
+    users,
+)
 from kbserver.services import Services
 from kbserver.settings import Settings
 
@@ -27,6 +38,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = services or Services.open(settings)
         recovered = app.state.services.workflow.reconcile()  # a merge killed half-way: git is the truth
+        for number in recovered:
+            merged = app.state.services.workflow.records.get(number).merged_commit or ""
+            app.state.services.after_merge(number, merged)
         if recovered:
             log.warning("change requests %s were merged on main before a crash; marked merged", recovered)
         app.state.services.catch_up()
@@ -55,7 +69,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         return response
 
     app.mount("/app/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (health, session, users, search, documents, changes, content, console):
+    for module in (health, session, users, search, documents, changes, feedback, content, console):
         app.include_router(module.router)
     app.include_router(site.router)  # last: it answers every other path
     return app

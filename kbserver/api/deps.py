@@ -105,3 +105,4 @@ def require_role(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
 
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 LeadUser = Annotated[User, Depends(require_role(Role.LEAD))]
+ReportReader = Annotated[User, Depends(require_role(Role.LEAD, Role.APPROVER))]

@@ -26,7 +26,7 @@ from kbserver.content import Document, parse_document
 from kbserver.content.model import kind_for_path
 from kbserver.errors import KBError
 from kbserver.repository import ContentRepository
-from kbserver.search.schema import build_schema
+from kbserver.search.schema import SCHEMA_VERSION, build_schema
 
 log = logging.getLogger(__name__)
 SYNONYMS_FILE = "synonyms.txt"
@@ -115,7 +115,9 @@ class SearchIndex:
                 with ix.searcher() as searcher:
                     searcher.doc_count()
                 ix.close()
-                return (generation / "COMMIT").is_file()
+                schema = generation / "SCHEMA"
+                current = schema.is_file() and schema.read_text().strip() == SCHEMA_VERSION
+                return current and (generation / "COMMIT").is_file()
             except Exception:  # a damaged index raises many kinds of error; all mean "rebuild"
                 gc.collect()  # Whoosh leaves the damaged file open; close it here, quietly
                 return False
@@ -228,7 +230,12 @@ class SearchIndex:
 
     def _write_meta(self, generation: Path, repo: ContentRepository, commit: str) -> None:
         synonyms = repo.read(commit, SYNONYMS_FILE) or b""
-        for name, data in (("synonyms.txt", synonyms), ("COMMIT", (commit + "\n").encode())):
+        files = [
+            ("synonyms.txt", synonyms),
+            ("SCHEMA", SCHEMA_VERSION.encode()),
+            ("COMMIT", (commit + "\n").encode()),
+        ]
+        for name, data in files:
             tmp = generation / f".{name}.tmp"
             tmp.write_bytes(data)
             os.replace(tmp, generation / name)  # COMMIT last: it moves only once the index holds the commit

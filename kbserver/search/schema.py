@@ -6,6 +6,7 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
 from kbserver.search.analysis import LANGS, folding_analyzer, language_analyzer
 
+SCHEMA_VERSION = "2"  # bump on any change below: an index of another version is rebuilt
 WEIGHTS = {"title": 6.0, "kw": 2.5, "body": 1.0}  # title > tags, symptoms and headings > body
 
 
@@ -23,7 +24,7 @@ def build_schema() -> Schema:
         "tags": KEYWORD(stored=True, commas=True, lowercase=True),
         "translation_of": ID(stored=True),
         "title": STORED(),
-        "url": STORED(),
+        "url": ID(stored=True),
         "updated": STORED(),
         "commit": STORED(),
         "sections": STORED(),

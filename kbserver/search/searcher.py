@@ -257,6 +257,16 @@ class SearchService:
 
         return self._with_searcher(work)
 
+    def lookup_page(self, url: str) -> dict[str, Any] | None:
+        """The stored fields of the document served at a site path such as /kb/red-vpn/vpn-lenta/."""
+        path = "/" + url.strip("/") + "/"
+
+        def work(reader: _Reader) -> dict[str, Any] | None:
+            stored = reader.searcher.document(url=path)
+            return {**stored, "index_commit": self._commit(reader.searcher)} if stored else None
+
+        return self._with_searcher(work)
+
     def commit(self) -> str | None:
         """The commit the index reflects, as readers see it."""
         return self._with_searcher(lambda reader: self._commit(reader.searcher))

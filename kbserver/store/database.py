@@ -34,6 +34,7 @@ MIGRATIONS: list[Migration] = [
         "change requests, reviews, audit log",
         _create(schema.change_requests, schema.reviews, schema.change_events),
     ),
+    (4, "feedback, flags, script deviations", _create(schema.feedback, schema.flags, schema.deviations)),
 ]
 
 

@@ -101,3 +101,52 @@ change_events = sa.Table(
     sa.Column("detail", sa.Text, nullable=False, default=""),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("doc_id", sa.String(32), nullable=False, index=True),
+    sa.Column("commit", sa.String(40), nullable=False),
+    sa.Column("ticket", sa.String(64), nullable=False, default="", index=True),  # "" when there is none
+    sa.Column("helpful", sa.Boolean, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=True),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("user_id", "doc_id", "ticket", name="uq_feedback_user_doc_ticket"),
+)
+
+flags = sa.Table(
+    "flags",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("doc_id", sa.String(32), nullable=False, index=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("reason", sa.String(24), nullable=False),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("ticket", sa.String(64), nullable=True),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("change_id", sa.Integer, sa.ForeignKey("change_requests.id"), nullable=True, index=True),
+    sa.Column("resolution", sa.Text, nullable=True),
+    sa.Column("resolved_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+deviations = sa.Table(
+    "deviations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("script_id", sa.String(32), nullable=False, index=True),
+    sa.Column("step", sa.String(200), nullable=False),
+    sa.Column("ticket", sa.String(64), nullable=True),
+    sa.Column("justification", sa.Text, nullable=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("review_comment", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+)

@@ -1,0 +1,132 @@
+"""Feedback on a document: helpful or not, the ticket it served and its outcome, keyed to the commit read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from kbserver.store.schema import deviations, feedback, flags, users
+
+
+class Outcome(StrEnum):
+    RESOLVED = "resolved"  # resolved at first contact
+    ESCALATED = "escalated"
+    PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class Vote:
+    user_id: int
+    doc_id: str
+    commit: str
+    ticket: str | None
+    helpful: bool
+    outcome: Outcome | None
+    comment: str | None
+
+
+class FeedbackStore:
+    """Feedback rows: one per user, document and ticket; submitting again updates it."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def record(self, vote: Vote) -> tuple[dict[str, Any], bool]:
+        """Insert or update the vote; returns (the stored record, whether it was new)."""
+        now = datetime.now(UTC)
+        ticket = vote.ticket or ""
+        values = {
+            "commit": vote.commit,
+            "helpful": vote.helpful,
+            "outcome": vote.outcome.value if vote.outcome else None,
+            "comment": vote.comment,
+            "updated_at": now,
+        }
+        key = (
+            (feedback.c.user_id == vote.user_id)
+            & (feedback.c.doc_id == vote.doc_id)
+            & (feedback.c.ticket == ticket)
+        )
+        for _attempt in range(2):
+            created = False
+            with self.engine.begin() as conn:
+                record_id = conn.scalar(sa.select(feedback.c.id).where(key))
+                if record_id is not None:
+                    conn.execute(feedback.update().where(feedback.c.id == record_id).values(**values))
+                else:
+                    try:
+                        with conn.begin_nested():
+                            record_id = conn.execute(
+                                feedback.insert()
+                                .returning(feedback.c.id)
+                                .values(
+                                    user_id=vote.user_id,
+                                    doc_id=vote.doc_id,
+                                    ticket=ticket,
+                                    created_at=now,
+                                    **values,
+                                )
+                            ).scalar_one()
+                            created = True
+                    except sa.exc.IntegrityError:
+                        continue  # the same vote arrived twice at once: update the one that won
+            return self.get(int(record_id)), created  # read after the commit
+        raise RuntimeError("feedback upsert did not settle")
+
+    def get(self, feedback_id: int) -> dict[str, Any]:
+        """One feedback record with its user's name."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_SELECT.where(feedback.c.id == feedback_id)).one()
+        return _row(row)
+
+    def for_ticket(self, ticket: str) -> list[dict[str, Any]]:
+        """The documents used on a ticket."""
+        with self.engine.connect() as conn:
+            return [
+                _row(r)
+                for r in conn.execute(_SELECT.where(feedback.c.ticket == ticket).order_by(feedback.c.id))
+            ]
+
+    def for_document(self, doc_id: str, user_id: int | None = None) -> list[dict[str, Any]]:
+        """The feedback on a document (optionally only one user's), newest first."""
+        query = _SELECT.where(feedback.c.doc_id == doc_id).order_by(feedback.c.id.desc())
+        if user_id is not None:
+            query = query.where(feedback.c.user_id == user_id)
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query)]
+
+
+_SELECT = sa.select(feedback, users.c.name.label("user")).join(users, users.c.id == feedback.c.user_id)
+
+
+def _row(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "user": row.user,
+        "document_id": row.doc_id,
+        "commit": row.commit,
+        "ticket": row.ticket or None,
+        "helpful": bool(row.helpful),
+        "outcome": row.outcome,
+        "comment": row.comment,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
+def purge_comments(engine: sa.Engine, days: int) -> int:
+    """Delete the comments of feedback, flags and deviations older than days; returns the rows cleared."""
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    cleared = 0
+    with engine.begin() as conn:
+        for table, column in ((feedback, "comment"), (flags, "comment"), (deviations, "justification")):
+            col = table.c[column]
+            done = conn.execute(
+                table.update().where((table.c.created_at < cutoff) & col.isnot(None)).values({column: None})
+            )
+            cleared += int(done.rowcount or 0)
+    return cleared

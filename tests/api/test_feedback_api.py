@@ -1,0 +1,128 @@
+"""Feedback, ticket links, flags and deviations over HTTP."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from kbserver.services import Services
+from tests.api.conftest import login
+
+LINK = "https://example.service-now.com/nav_to.do?uri=task.do?sysparm_query=number=INC0012345"
+
+
+def test_feedback_with_ticket_link_and_resubmission(client: TestClient, app_services: Services) -> None:
+    h = {"x-csrf-token": login(client, "operator1")}
+    body = {"document_id": "KB-0002", "ticket": "inc0012345", "helpful": False, "outcome": "escalated"}
+    first = client.post("/api/feedback", json=body, headers=h)
+    assert first.status_code == 201
+    record = first.json()
+    assert record["ticket"] == {"ref": "INC0012345", "url": LINK}
+    assert record["commit"] == app_services.main_commit() and record["user"] == "operator1"
+    again = client.post(
+        "/api/feedback", json={**body, "helpful": True, "outcome": "resolved"}, headers=h
+    ).json()
+    assert again["id"] == record["id"] and again["helpful"] is True
+    page = client.post("/api/feedback", json={"page": "/kb/red-vpn/vpn-lenta/", "helpful": True}, headers=h)
+    assert (
+        page.status_code == 201 and page.json()["document_id"] == "KB-0012" and page.json()["ticket"] is None
+    )
+    used = client.get("/api/tickets/INC0012345").json()
+    assert [d["document_id"] for d in used["documents"]] == ["KB-0002"] and used["ticket"]["url"] == LINK
+    served = client.get("/api/documents/KB-0002/tickets").json()["tickets"]
+    assert [t["ticket"]["ref"] for t in served] == ["INC0012345"]
+
+
+def test_bad_feedback_is_refused_and_nothing_written(client: TestClient, app_services: Services) -> None:
+    h = {"x-csrf-token": login(client, "operator1")}
+    missing = client.post("/api/feedback", json={"document_id": "KB-9999", "helpful": True}, headers=h)
+    assert missing.status_code == 404
+    bad_ticket = client.post(
+        "/api/feedback", json={"document_id": "KB-0001", "ticket": "12345", "helpful": True}, headers=h
+    )
+    assert bad_ticket.status_code == 422 and "(INC|RITM|REQ|CHG|PRB)" in bad_ticket.json()["error"]["message"]
+    long = client.post(
+        "/api/feedback", json={"document_id": "KB-0001", "helpful": True, "comment": "x" * 2001}, headers=h
+    )
+    assert long.status_code == 422
+    outcome = client.post(
+        "/api/feedback", json={"document_id": "KB-0001", "helpful": True, "outcome": "maybe"}, headers=h
+    )
+    assert outcome.status_code == 422 and "resolved" in str(outcome.json()["error"]["details"])
+    assert app_services.feedback.for_document("KB-0001") == []
+
+
+def test_flag_closed_by_the_merge_of_its_change_request(client: TestClient, app_services: Services) -> None:
+    h = {"x-csrf-token": login(client, "operator1")}
+    flag = client.post(
+        "/api/documents/KB-0012/flags", json={"reason": "outdated", "comment": "Falta la pasarela"}, headers=h
+    ).json()
+    assert client.get("/api/flags", headers=h).status_code == 403  # operators do not see the queue
+    client.cookies.clear()
+    h = {"x-csrf-token": login(client, "lead1")}
+    queue = client.get("/api/flags", params={"owner": "marco.rossi", "kind": "article"}).json()
+    assert [f["id"] for f in queue] == [flag["id"]]
+    change = client.post("/api/changes", json={"title": "Pasarela en VPN lenta"}, headers=h).json()
+    n, head = change["number"], change["head_commit"]
+    path = "docs/kb/red-vpn/vpn-lenta.md"
+    text = (app_services.repository.read(head, path) or b"").decode() + "\nElija la pasarela más cercana.\n"
+    client.post(f"/api/changes/{n}/commits", json={"changes": {path: text}, "expected_head": head}, headers=h)
+    assert (
+        client.post(f"/api/flags/{flag['id']}/resolve", json={"change": n}, headers=h).json()["state"]
+        == "linked"
+    )
+    client.post(f"/api/changes/{n}/submit", headers=h)
+    client.cookies.clear()
+    app_services.users.add("lead2", "lead", "s3cret-password")
+    h2 = {"x-csrf-token": login(client, "lead2")}
+    client.post(f"/api/changes/{n}/approve", json={}, headers=h2)
+    client.cookies.clear()
+    h = {"x-csrf-token": login(client, "lead1")}
+    assert client.post(f"/api/changes/{n}/merge", headers=h).json()["state"] == "merged"
+    client.cookies.clear()
+    login(client, "operator1")
+    mine = client.get("/api/flags/mine").json()
+    assert mine[0]["state"] == "closed" and mine[0]["change"] == f"CR-{n}"
+
+
+def test_deviation_approved_and_rejected(client: TestClient) -> None:
+    h = {"x-csrf-token": login(client, "operator1")}
+    step = "3-pregunta-de-verificacion"
+    made = [
+        client.post(
+            "/api/deviations",
+            json={
+                "script_id": "SCR-0001",
+                "step": step,
+                "ticket": "INC0000001",
+                "justification": "Ya verificado en otra llamada",
+            },
+            headers=h,
+        ).json(),
+        client.post(
+            "/api/deviations",
+            json={"script_id": "SCR-0001", "step": step, "justification": "Sin teléfono"},
+            headers=h,
+        ).json(),
+    ]
+    bad = client.post(
+        "/api/deviations",
+        json={"script_id": "SCR-0001", "step": "9-nada", "justification": "x y z"},
+        headers=h,
+    )
+    assert bad.status_code == 422 and step in bad.json()["error"]["details"]["steps"]
+    assert (
+        client.post(f"/api/deviations/{made[0]['id']}/review", json={"approve": True}, headers=h).status_code
+        == 403
+    )
+    client.cookies.clear()
+    h = {"x-csrf-token": login(client, "lead1")}
+    client.post(
+        f"/api/deviations/{made[0]['id']}/review", json={"approve": True, "comment": "Bien"}, headers=h
+    )
+    client.post(
+        f"/api/deviations/{made[1]['id']}/review", json={"approve": False, "comment": "No"}, headers=h
+    )
+    report = client.get("/api/reports/deviations").json()
+    assert report == [
+        {"script_id": "SCR-0001", "step": step, "total": 2, "approved": 1, "rejected": 1, "pending": 0}
+    ]
