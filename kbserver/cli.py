@@ -8,6 +8,7 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     from kbserver.commands import changes
 
     changes.add_parser(sub, common)
+
+    p = sub.add_parser("report", parents=[common], help="reports: documents, gaps, stale, kpis, deviations")
+    p.add_argument("name", choices=["documents", "gaps", "stale", "kpis", "deviations"])
+    p.add_argument("--from", dest="since", type=datetime.fromisoformat, help="start (ISO date)")
+    p.add_argument("--to", dest="until", type=datetime.fromisoformat, help="end, exclusive (ISO date)")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true")
+    output.add_argument("--csv", action="store_true")
 
     user = sub.add_parser("user", help="users and roles").add_subparsers(dest="action", required=True)
     p = user.add_parser("add", parents=[common], help="create a user")
@@ -142,6 +151,12 @@ def _run(args: argparse.Namespace) -> int:
             code, text = changes.run(services, args)
             print(text)
             return code
+        if args.command == "report":
+            from kbserver.commands.reports import render, report
+
+            services.catch_up_index()
+            print(render(report(services, args.name, args.since, args.until), args.json, args.csv))
+            return 0
         if args.command == "index":
             done = search.index(services, args.rebuild)
             print(

@@ -19,6 +19,7 @@ from kbserver.api.routes import (
     documents,
     feedback,
     health,
+    reports,
     search,
     session,
     site,
@@ -69,7 +70,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         return response
 
     app.mount("/app/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (health, session, users, search, documents, changes, feedback, content, console):
+    for module in (health, session, users, search, documents, changes, feedback, reports, content, console):
         app.include_router(module.router)
     app.include_router(site.router)  # last: it answers every other path
     return app

@@ -90,3 +90,19 @@ def lint_change(repo: ContentRepository, base: str, head: str, today: date | Non
     former, is_stale = _history_checks(repo, head)
     findings = lint_corpus(corpus, today or date.today(), former, is_stale, id_paths)  # type: ignore[arg-type]
     return [f for f in findings if f.path in wanted]
+
+
+def stale_by_owner(repo: ContentRepository, ref: str) -> list[dict[str, object]]:
+    """Documents whose review date has passed or whose translation is behind its source, grouped by owner."""
+    commit = repo.resolve(ref)
+    corpus = Corpus.from_files(repo.files(commit))
+    owners: dict[str, list[dict[str, str]]] = {}
+    for finding in lint_commit(repo, commit):
+        if finding.rule not in ("review-overdue", "translation-stale"):
+            continue
+        doc = corpus.documents[finding.path]
+        owner = doc.meta.owner if doc.meta else "?"
+        owners.setdefault(owner, []).append(
+            {"document_id": doc.doc_id or "", "path": doc.path, "why": finding.message}
+        )
+    return [{"owner": owner, "documents": docs} for owner, docs in sorted(owners.items())]

@@ -45,7 +45,7 @@ class CatchUp:
     seconds: float
 
 
-def document_fields(doc: Document, commit: str, updated: str) -> dict[str, object]:
+def document_fields(doc: Document, commit: str, changed: tuple[str, str]) -> dict[str, object]:
     """The index fields of a document: its own language's text fields, filters and stored display data."""
     meta = doc.meta
     assert meta is not None
@@ -72,7 +72,8 @@ def document_fields(doc: Document, commit: str, updated: str) -> dict[str, objec
         "translation_of": meta.translation_of or "",
         "title": meta.title,
         "url": doc.url,
-        "updated": updated,
+        "updated": changed[1],
+        "changed": changed[0],  # the commit that last changed this document: feedback is keyed to it
         "commit": commit,
         "sections": json.dumps(sections, ensure_ascii=False),
         "fold": f"{meta.title}\n{headings}\n{' '.join(keywords)}\n{body}",
@@ -183,7 +184,7 @@ class SearchIndex:
         # a compound file into its own memory (hundreds of MB per searcher at 10,000 documents).
         writer = ix.writer(limitmb=256, procs=2 if many else 1, multisegment=many, compound=False)
         for n, doc in enumerate(docs, start=1):
-            writer.add_document(**document_fields(doc, commit, updated.get(doc.path, ("", ""))[1]))
+            writer.add_document(**document_fields(doc, commit, updated.get(doc.path, ("", ""))))
             if progress:
                 progress(n, len(docs))
         writer.add_document(path=META_PATH, status="meta", commit=commit)
@@ -217,7 +218,7 @@ class SearchIndex:
             for _status, path in changes:
                 writer.delete_by_term("path", path)
             for doc in self._documents(repo, commit, indexed):
-                writer.add_document(**document_fields(doc, commit, updated.get(doc.path, ("", ""))[1]))
+                writer.add_document(**document_fields(doc, commit, updated.get(doc.path, ("", ""))))
             writer.update_document(path=META_PATH, status="meta", commit=commit)
             writer.commit()
         except BaseException:

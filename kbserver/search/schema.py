@@ -6,7 +6,7 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
 from kbserver.search.analysis import LANGS, folding_analyzer, language_analyzer
 
-SCHEMA_VERSION = "2"  # bump on any change below: an index of another version is rebuilt
+SCHEMA_VERSION = "3"  # bump on any change below: an index of another version is rebuilt
 WEIGHTS = {"title": 6.0, "kw": 2.5, "body": 1.0}  # title > tags, symptoms and headings > body
 
 
@@ -26,6 +26,7 @@ def build_schema() -> Schema:
         "title": STORED(),
         "url": ID(stored=True),
         "updated": STORED(),
+        "changed": STORED(),
         "commit": STORED(),
         "sections": STORED(),
         "fold": TEXT(analyzer=folding_analyzer(), phrase=True),

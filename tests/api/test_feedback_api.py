@@ -126,3 +126,65 @@ def test_deviation_approved_and_rejected(client: TestClient) -> None:
     assert report == [
         {"script_id": "SCR-0001", "step": step, "total": 2, "approved": 1, "rejected": 1, "pending": 0}
     ]
+
+
+def test_reports_need_a_lead_or_approver_and_the_cli_prints_csv(
+    client: TestClient, app_services: Services, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    from kbserver.cli import main
+
+    h = {"x-csrf-token": login(client, "operator1")}
+    client.post(
+        "/api/feedback",
+        json={"document_id": "KB-0011", "ticket": "INC0000009", "helpful": True, "outcome": "resolved"},
+        headers=h,
+    )
+    client.get("/api/search", params={"q": "zzzz nada"})
+    assert client.get("/api/reports/documents").status_code == 403
+    client.cookies.clear()
+    login(client, "approver1")
+    docs = client.get("/api/reports/documents").json()
+    assert docs == [
+        {
+            "document_id": "KB-0011",
+            "title": "La VPN no conecta",
+            "owner": "marco.rossi",
+            "last_change": docs[0]["last_change"],
+            "uses": 1,
+            "votes": 1,
+            "helpful_rate": 1.0,
+            "helpful_rate_since_change": 1.0,
+            "first_contact_resolution": 1.0,
+            "escalation_rate": 0.0,
+            "open_flags": 0,
+        }
+    ]
+    assert client.get("/api/reports/gaps").json()[0]["query"] == "zzzz nada"
+    stale = client.get("/api/reports/stale").json()
+    assert stale == [
+        {
+            "owner": "lucia.fernandez",
+            "documents": [
+                {
+                    "document_id": "KB-0003",
+                    "path": "docs/kb/cuentas/contrasena-caducada.md",
+                    "why": stale[0]["documents"][0]["why"],
+                }
+            ],
+        }
+    ]
+    assert client.get("/api/reports/kpis").json()[0]["tickets"] == 1
+    settings = app_services.settings
+    args = [
+        "--repo",
+        str(settings.repo),
+        "--data-dir",
+        str(settings.data_dir),
+        "--database-url",
+        settings.resolved_database_url,
+    ]
+    assert main(["report", "documents", "--csv", *args]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("document_id,title,owner") and out[1].startswith(
+        "KB-0011,La VPN no conecta,marco.rossi"
+    )

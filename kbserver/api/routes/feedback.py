@@ -77,7 +77,7 @@ async def give_feedback(body: FeedbackIn, user: CurrentUser, services: ServicesD
     vote = Vote(
         user.id,
         stored["id"],
-        stored["index_commit"] if "index_commit" in stored else stored["commit"],
+        stored.get("changed") or stored["index_commit"],  # the version of the document the operator read
         ticket,
         body.helpful,
         body.outcome,
@@ -189,7 +189,7 @@ def review_deviation(
     return _with_link(services, services.deviations.review(deviation_id, body.approve, lead.id, body.comment))
 
 
-@router.get("/reports/deviations")
+@router.get("/reports/deviations", tags=["reports"])
 def deviation_report(_reader: ReportReader, services: ServicesDep) -> list[dict[str, Any]]:
     """How often each script step is deviated from, and how those deviations were judged."""
     return services.deviations.report()

@@ -1,0 +1,61 @@
+"""`kb report`: a report as a table for people, or as JSON or CSV for scripts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+from kbserver.feedback import reports
+from kbserver.services import Services
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v) for k, v in row.items()
+    }
+
+
+def render(rows: list[dict[str, Any]], as_json: bool, as_csv: bool) -> str:
+    """The rows as JSON, CSV or an aligned table."""
+    if as_json:
+        return json.dumps(rows, ensure_ascii=False, indent=2)
+    if not rows:
+        return "(no rows)"
+    flat = [_flat(r) for r in rows]
+    columns = list(flat[0])
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(flat)
+        return out.getvalue().rstrip("\n")
+    cells = [[str(c).upper() for c in columns]] + [
+        ["" if r[c] is None else str(r[c]) for c in columns] for r in flat
+    ]
+    widths = [min(40, max(len(row[i]) for row in cells)) for i in range(len(columns))]
+    return "\n".join(
+        "  ".join(v[:40].ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
+
+
+def report(
+    services: Services, name: str, since: datetime | None, until: datetime | None
+) -> list[dict[str, Any]]:
+    """One report by name; shared by the API and `kb report`."""
+    span = (since, until)
+    if name == "documents":
+        return reports.per_document(services.engine, span, services.search.lookup)
+    if name == "gaps":
+        return reports.content_gaps(services.engine, span)
+    if name == "kpis":
+        return reports.desk_kpis(services.engine, span)
+    if name == "deviations":
+        return services.deviations.report(since, until)
+    if name == "stale":
+        from kbserver.commands.lint import stale_by_owner
+
+        return stale_by_owner(services.repository, services.settings.branch)
+    raise ValueError(name)
