@@ -168,17 +168,21 @@ class UserStore:
 
     def user_for_token(self, token: str) -> User | None:
         """The active user an API token belongs to."""
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(users, api_tokens.c.id.label("token_id"))
+                sa.select(users, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at)
                 .join(api_tokens, api_tokens.c.user_id == users.c.id)
                 .where(api_tokens.c.token_hash == _digest(token))
             ).first()
-            if row is None or row.disabled:
-                return None
-            conn.execute(
-                api_tokens.update().where(api_tokens.c.id == row.token_id).values(last_used_at=_now())
-            )
+        if row is None or row.disabled:
+            return None
+        now = _now()
+        if row.last_used_at is None or now - _aware(row.last_used_at) > timedelta(minutes=1):
+            # Recorded at most once a minute, so that reading with a token is not a write every time.
+            with self.engine.begin() as conn:
+                conn.execute(
+                    api_tokens.update().where(api_tokens.c.id == row.token_id).values(last_used_at=now)
+                )
         return _user(row)
 
     def start_session(self, user: User, hours: int) -> tuple[str, str]:

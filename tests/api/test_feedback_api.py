@@ -53,6 +53,8 @@ def test_bad_feedback_is_refused_and_nothing_written(client: TestClient, app_ser
 
 def test_flag_closed_by_the_merge_of_its_change_request(client: TestClient, app_services: Services) -> None:
     h = {"x-csrf-token": login(client, "operator1")}
+    before = {"document_id": "KB-0012", "ticket": "INC0000100", "helpful": False}
+    old_vote = client.post("/api/feedback", json=before, headers=h).json()
     flag = client.post(
         "/api/documents/KB-0012/flags", json={"reason": "outdated", "comment": "Falta la pasarela"}, headers=h
     ).json()
@@ -82,6 +84,16 @@ def test_flag_closed_by_the_merge_of_its_change_request(client: TestClient, app_
     login(client, "operator1")
     mine = client.get("/api/flags/mine").json()
     assert mine[0]["state"] == "closed" and mine[0]["change"] == f"CR-{n}"
+    # Votes are kept per version: the new one is keyed to the merge that changed the page, the old one stays.
+    h = {"x-csrf-token": client.get("/api/me").json()["csrf_token"]}
+    after = {"document_id": "KB-0012", "ticket": "INC0000101", "helpful": True}
+    new_vote = client.post("/api/feedback", json=after, headers=h).json()
+    assert new_vote["commit"] != old_vote["commit"]
+    assert app_services.repository.is_ancestor(old_vote["commit"], new_vote["commit"])
+    client.cookies.clear()
+    login(client, "approver1")
+    [row] = [r for r in client.get("/api/reports/documents").json() if r["document_id"] == "KB-0012"]
+    assert (row["helpful_rate"], row["helpful_rate_since_change"], row["open_flags"]) == (0.5, 1.0, 0)
 
 
 def test_deviation_approved_and_rejected(client: TestClient) -> None:

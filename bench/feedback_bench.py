@@ -1,0 +1,179 @@
+"""Feedback benchmark (issue: feedback loop).
+
+Prints POST /api/feedback latency at 16 concurrent clients (load from a separate process; target p95 25 ms on
+SQLite) and the time of each report over 1,000,000 feedback rows on SQLite and on PostgreSQL (target < 2 s).
+PostgreSQL runs when KB_BENCH_POSTGRES_URL names a database it may empty and fill; otherwise it says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import sqlalchemy as sa  # noqa: E402
+from search_bench import free_port, http_load  # noqa: E402
+
+from kbserver.feedback import reports  # noqa: E402
+from kbserver.repository import ContentRepository  # noqa: E402
+from kbserver.settings import PROJECT_ROOT  # noqa: E402
+from kbserver.store import connect, migrate  # noqa: E402
+from kbserver.store.schema import feedback, search_log  # noqa: E402
+from kbserver.users import UserStore  # noqa: E402
+
+ROWS = int(os.environ.get("KB_BENCH_FEEDBACK_ROWS", "1000000"))
+KB = str(Path(sys.executable).with_name("kb"))
+
+
+def post_latency(tmp: Path) -> None:
+    repo = tmp / "content"
+    ContentRepository.create(repo, PROJECT_ROOT)
+    env = {
+        **os.environ,
+        "KB_REPO": str(repo),
+        "KB_DATA_DIR": str(tmp / "data"),
+        "KB_SITE_AUTOBUILD": "false",
+        "KB_LOG_LEVEL": "warning",
+    }
+    subprocess.run([KB, "user", "add", "ana", "--role", "operator"], env=env, check=True, capture_output=True)
+    token = subprocess.run([KB, "user", "token", "ana"], env=env, check=True, capture_output=True, text=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [KB, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                health = json.load(urllib.request.urlopen(url + "/api/health", timeout=1))
+                if health["index"]["commit"]:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        rng = random.Random(5)
+        ids = [f"KB-{n:04d}" for n in range(1, 31)]
+        requests = [
+            [
+                "POST",
+                "/api/feedback",
+                {
+                    "document_id": rng.choice(ids),
+                    "ticket": f"INC{rng.randrange(10**7):07d}",
+                    "helpful": rng.random() < 0.7,
+                    "outcome": "resolved",
+                },
+            ]
+            for _ in range(400)
+        ]
+        os.environ["KB_BENCH_TOKEN"] = token.stdout.strip()
+        result = http_load(url, requests, 16, 25)
+        print(
+            f"POST /api/feedback, 16 clients: p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms,"
+            f" {result['rps']:.0f} req/s, errors {result['errors']} (target p95 25 ms on SQLite)"
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def fill(engine: sa.Engine, rows: int) -> None:
+    """rows feedback rows over 26 weeks, 500 documents, 200 operators, and 100,000 logged searches."""
+    migrate(engine)
+    users = UserStore(engine)
+    user_ids = [users.add(f"op{n}", "operator", None).id for n in range(200)]
+    rng = random.Random(11)
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+    batch = []
+    for n in range(rows):
+        created = start + timedelta(minutes=rng.randrange(26 * 7 * 24 * 60))
+        batch.append(
+            {
+                "user_id": rng.choice(user_ids),
+                "doc_id": f"KB-{rng.randrange(1, 501):04d}",
+                "commit": rng.choice("abcd") * 40,
+                "ticket": f"INC{n:07d}" if rng.random() < 0.9 else f"X{n}",
+                "helpful": rng.random() < 0.7,
+                "outcome": rng.choice(["resolved", "escalated", "pending", None]),
+                "comment": None,
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
+        if len(batch) == 50_000:
+            with engine.begin() as conn:
+                conn.execute(feedback.insert(), batch)
+            batch = []
+    searches = [
+        {
+            "query": f"consulta {rng.randrange(5000)}",
+            "filters": "{}",
+            "results": rng.choice([0, 0, 3, 8]),
+            "user_id": None,
+            "created_at": start + timedelta(minutes=rng.randrange(26 * 7 * 24 * 60)),
+        }
+        for _ in range(100_000)
+    ]
+    with engine.begin() as conn:
+        if batch:
+            conn.execute(feedback.insert(), batch)
+        conn.execute(search_log.insert(), searches)
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("ANALYZE"))
+
+
+def time_reports(name: str, engine: sa.Engine) -> None:
+    span = (datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
+    current = {
+        f"KB-{n:04d}": {"owner": "o", "title": "t", "updated": "", "changed": "a" * 40} for n in range(1, 501)
+    }
+    jobs = {
+        "per document": lambda: reports.per_document(engine, span, current.get),
+        "content gaps": lambda: reports.content_gaps(engine, span),
+        "desk KPIs": lambda: reports.desk_kpis(engine, span),
+    }
+    for label, job in jobs.items():
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            job()
+            times.append(time.perf_counter() - started)
+        median = statistics.median(times)
+        print(
+            f"  {name:<10} {label:<13} {median:6.2f} s  (target < 2 s: {'met' if median < 2 else 'NOT met'})"
+        )
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        post_latency(Path(tmp))
+        print(f"reports over {ROWS:,} feedback rows (median of 3):")
+        engine = connect(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        fill(engine, ROWS)
+        time_reports("SQLite", engine)
+        engine.dispose()
+    pg = os.environ.get("KB_BENCH_POSTGRES_URL")
+    if not pg:
+        print("  PostgreSQL: skipped (set KB_BENCH_POSTGRES_URL to an empty database to run it)")
+        return
+    engine = connect(pg)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    fill(engine, ROWS)
+    time_reports("PostgreSQL", engine)
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
