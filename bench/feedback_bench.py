@@ -26,6 +26,7 @@ import sqlalchemy as sa  # noqa: E402
 from search_bench import free_port, http_load  # noqa: E402
 
 from kbserver.feedback import reports  # noqa: E402
+from kbserver.feedback.votes import monday  # noqa: E402
 from kbserver.repository import ContentRepository  # noqa: E402
 from kbserver.settings import PROJECT_ROOT  # noqa: E402
 from kbserver.store import connect, migrate  # noqa: E402
@@ -109,6 +110,7 @@ def fill(engine: sa.Engine, rows: int) -> None:
                 "comment": None,
                 "created_at": created,
                 "updated_at": created,
+                "week": monday(created),
             }
         )
         if len(batch) == 50_000:

@@ -132,14 +132,7 @@ def desk_kpis(engine: sa.Engine, span: Range) -> list[dict[str, Any]]:
     """Per week, over tickets that appear in feedback: link rate (a helpful article linked), first-contact
     resolution and escalation rate (tickets whose feedback names that outcome)."""
     f = feedback.c
-    # Weeks run Monday to Sunday and are named by their Monday, the same on both databases.
-    week: sa.ColumnElement[Any]
-    if engine.dialect.name == "postgresql":
-        week = sa.func.to_char(
-            sa.func.date_trunc("week", sa.func.timezone("UTC", f.created_at)), "YYYY-MM-DD"
-        )
-    else:
-        week = sa.func.date(f.created_at, "weekday 0", "-6 days")
+    week = f.week  # stored with each row: the Monday of its created_at's week (UTC)
     per_ticket = (
         sa.select(
             week.label("week"),

@@ -29,6 +29,12 @@ class Vote:
     comment: str | None
 
 
+def monday(moment: datetime) -> str:
+    """The Monday of moment's week (UTC), as YYYY-MM-DD: how reports name weeks."""
+    day = moment.astimezone(UTC).date()
+    return (day - timedelta(days=day.weekday())).isoformat()
+
+
 class FeedbackStore:
     """Feedback rows: one per user, document and ticket; submitting again updates it."""
 
@@ -68,6 +74,7 @@ class FeedbackStore:
                                     doc_id=vote.doc_id,
                                     ticket=ticket,
                                     created_at=now,
+                                    week=monday(now),  # reports group by the week the vote was first given
                                     **values,
                                 )
                             ).scalar_one()

@@ -115,7 +115,10 @@ feedback = sa.Table(
     sa.Column("comment", sa.Text, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("week", sa.String(10), nullable=True),  # the Monday of created_at's week (migration 5)
     sa.UniqueConstraint("user_id", "doc_id", "ticket", name="uq_feedback_user_doc_ticket"),
+    sa.Index("ix_feedback_week_ticket", "week", "ticket"),
+    sa.Index("ix_feedback_doc_commit", "doc_id", "commit"),
 )
 
 flags = sa.Table(

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from kbserver.feedback import reports
 from kbserver.feedback.flags import FlagStore, Reason
+from kbserver.feedback.votes import monday
 from kbserver.store import connect, migrate
 from kbserver.store.schema import feedback, search_log
 from kbserver.users import UserStore
@@ -45,6 +46,7 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
                     outcome=outcome,
                     created_at=at(day),
                     updated_at=at(day),
+                    week=monday(at(day)),
                 )
             )
         for query, results, day in [

@@ -118,3 +118,36 @@ def test_old_comments_are_purged(engine: sa.Engine) -> None:
         )
     assert purge_comments(engine, 30) == 1
     assert store.get(old["id"])["comment"] is None and store.get(new["id"])["comment"] == "reciente"
+
+
+def test_migration_5_backfills_weeks_of_existing_feedback(database_url: str) -> None:
+    from kbserver.store.database import MIGRATIONS
+    from kbserver.store.schema import users
+
+    engine = connect(database_url)
+    try:
+        migrate(engine, MIGRATIONS[:4])
+        with engine.begin() as conn:
+            conn.execute(
+                users.insert().values(
+                    id=1,
+                    name="ana",
+                    display_name="Ana",
+                    email="a@x",
+                    role="operator",
+                    disabled=False,
+                    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                )
+            )
+            conn.execute(
+                sa.text(
+                    'INSERT INTO feedback (user_id, doc_id, "commit", ticket, helpful, created_at, '
+                    "updated_at) VALUES (1, 'KB-0001', 'c1', 'INC0000001', true, :at, :at)"
+                ),
+                {"at": datetime(2026, 11, 12, 9, 0, tzinfo=UTC)},
+            )
+        assert migrate(engine) == [5]
+        with engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT week FROM feedback")) == "2026-11-09"
+    finally:
+        engine.dispose()

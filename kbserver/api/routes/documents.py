@@ -12,7 +12,6 @@ from kbserver.errors import NotFound
 from kbserver.services import Services
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
-DocId = Annotated[str, Path(pattern=r"^(KB|SCR|PROC)-\d{2,}$", description="front-matter id, e.g. KB-0001")]
 
 
 def _find(services: Services, doc_id: str) -> dict[str, Any]:
@@ -23,7 +22,13 @@ def _find(services: Services, doc_id: str) -> dict[str, Any]:
 
 
 @router.get("/{doc_id}")
-async def get_document(doc_id: DocId, services: ServicesDep, _user: Reader) -> dict[str, Any]:
+async def get_document(
+    doc_id: Annotated[
+        str, Path(pattern=r"^(KB|SCR|PROC)-\d{2,}$", description="front-matter id, e.g. KB-0001")
+    ],
+    services: ServicesDep,
+    _user: Reader,
+) -> dict[str, Any]:
     """The document at the commit the index reflects."""
     stored = await services.run_search(_find, services, doc_id)
     commit = stored["index_commit"]
@@ -56,7 +61,13 @@ async def get_document(doc_id: DocId, services: ServicesDep, _user: Reader) -> d
 
 
 @router.get("/{doc_id}/history")
-async def history(doc_id: DocId, services: ServicesDep, _user: Reader) -> dict[str, Any]:
+async def history(
+    doc_id: Annotated[
+        str, Path(pattern=r"^(KB|SCR|PROC)-\d{2,}$", description="front-matter id, e.g. KB-0001")
+    ],
+    services: ServicesDep,
+    _user: Reader,
+) -> dict[str, Any]:
     """The commits that changed the document, newest first."""
     stored = await services.run_search(_find, services, doc_id)
     commits = services.repository.log(services.settings.branch, stored["path"], limit=200)

@@ -16,7 +16,6 @@ from kbserver.services import Services
 from kbserver.users import Role
 
 router = APIRouter(prefix="/api", tags=["feedback"])
-DocId = Annotated[str, Path(pattern=r"^(KB|SCR|PROC)-\d{2,}$")]
 Comment = Annotated[str | None, Field(None, max_length=2000)]
 
 
@@ -98,7 +97,9 @@ def ticket_documents(ref: str, user: CurrentUser, services: ServicesDep) -> dict
 
 
 @router.get("/documents/{doc_id}/tickets")
-async def document_tickets(doc_id: DocId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+async def document_tickets(
+    doc_id: Annotated[str, Path(pattern=r"^(KB|SCR|PROC)-\d{2,}$")], user: CurrentUser, services: ServicesDep
+) -> dict[str, Any]:
     """The tickets a document served."""
     await services.run_search(_document, services, doc_id)
     mine = None if user.has_role(Role.LEAD, Role.APPROVER) else user.id
@@ -108,7 +109,10 @@ async def document_tickets(doc_id: DocId, user: CurrentUser, services: ServicesD
 
 @router.post("/documents/{doc_id}/flags", status_code=201)
 async def flag_document(
-    doc_id: DocId, body: FlagIn, user: CurrentUser, services: ServicesDep
+    doc_id: Annotated[str, Path(pattern=r"^(KB|SCR|PROC)-\d{2,}$")],
+    body: FlagIn,
+    user: CurrentUser,
+    services: ServicesDep,
 ) -> dict[str, Any]:
     """Flag a page as incorrect, outdated, unclear or missing information."""
     ticket = services.tickets.check(body.ticket) if body.ticket else None
