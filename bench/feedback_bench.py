@@ -7,7 +7,6 @@ PostgreSQL runs when KB_BENCH_POSTGRES_URL names a database it may empty and fil
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import statistics
@@ -15,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import sqlalchemy as sa  # noqa: E402
-from search_bench import free_port, http_load  # noqa: E402
+from search_bench import http_load, start_server  # noqa: E402
 
 from kbserver.feedback import reports  # noqa: E402
 from kbserver.feedback.votes import monday  # noqa: E402
@@ -49,20 +47,8 @@ def post_latency(tmp: Path) -> None:
     }
     subprocess.run([KB, "user", "add", "ana", "--role", "operator"], env=env, check=True, capture_output=True)
     token = subprocess.run([KB, "user", "token", "ana"], env=env, check=True, capture_output=True, text=True)
-    port = free_port()
-    server = subprocess.Popen(
-        [KB, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    server, url = start_server(env)
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                health = json.load(urllib.request.urlopen(url + "/api/health", timeout=1))
-                if health["index"]["commit"]:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
         rng = random.Random(5)
         ids = [f"KB-{n:04d}" for n in range(1, 31)]
         requests = [

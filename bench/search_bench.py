@@ -66,6 +66,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """`kb serve` on a free port, once /api/health says its index is ready; returns (process, base URL)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [KB, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if json.load(urllib.request.urlopen(url + "/api/health", timeout=1))["index"]["commit"]:
+                break
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return server, url
+
+
 def http_load(base: str, paths: list[str], concurrency: int, rounds: int) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, str(HERE / "loadgen.py"), base, str(concurrency), str(rounds)],
@@ -141,18 +158,8 @@ def run(size: int, tmp: Path) -> None:
             f"   {pct(b, 50):8.2f} {ratio:5.1f}x"
         )
 
-    port = free_port()
-    server = subprocess.Popen(
-        [KB, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    server, url = start_server(env)
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(url + "/api/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
         paths = [
             "/api/search?" + urllib.parse.urlencode({"q": q, **{k: v[0] for k, v in f.items()}})
             for _, q, f in mix

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from kbserver.errors import Forbidden, NotAuthenticated
 from kbserver.services import Services
@@ -106,3 +106,8 @@ def require_role(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 LeadUser = Annotated[User, Depends(require_role(Role.LEAD))]
 ReportReader = Annotated[User, Depends(require_role(Role.LEAD, Role.APPROVER))]
+
+
+def doc_id_path() -> Any:
+    """A path parameter for a front-matter id; a new one per route, because FastAPI writes into it."""
+    return Path(pattern=r"^(KB|SCR|PROC)-\d{2,}$", description="front-matter id, e.g. KB-0001")

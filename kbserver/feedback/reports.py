@@ -27,6 +27,13 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+COUNTS = ("votes", "helpful", "tickets", "resolved", "escalated", "with_outcome")
+
+
+def _no_figures() -> dict[str, Any]:
+    return {**dict.fromkeys(COUNTS, 0), "versions": {}}
+
+
 def per_document(
     engine: sa.Engine, span: Range, current: Callable[[str], dict[str, Any] | None]
 ) -> list[dict[str, Any]]:
@@ -61,32 +68,16 @@ def per_document(
     for row in versions:
         doc = docs.setdefault(
             row.doc_id,
-            {
-                "votes": 0,
-                "helpful": 0,
-                "tickets": 0,
-                "resolved": 0,
-                "escalated": 0,
-                "with_outcome": 0,
-                "versions": {},
-            },
+            _no_figures(),
         )
-        for key in ("votes", "helpful", "tickets", "resolved", "escalated", "with_outcome"):
+        for key in COUNTS:
             doc[key] += int(getattr(row, key))
         doc["versions"][row.commit] = (int(row.votes), int(row.helpful))
     report = []
     for doc_id in sorted(set(docs) | set(flagged)):
         figures = docs.get(
             doc_id,
-            {
-                "votes": 0,
-                "helpful": 0,
-                "tickets": 0,
-                "resolved": 0,
-                "escalated": 0,
-                "with_outcome": 0,
-                "versions": {},
-            },
+            _no_figures(),
         )
         meta = current(doc_id) or {}
         latest = figures["versions"].get(meta.get("changed"), (0, 0))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
-from kbserver.api.deps import Reader, ServicesDep
+from kbserver.api.deps import (
+    Reader,
+    ServicesDep,
+    doc_id_path,
+)
 from kbserver.content import parse_document, render_html
 from kbserver.errors import NotFound
 from kbserver.services import Services
@@ -23,9 +27,7 @@ def _find(services: Services, doc_id: str) -> dict[str, Any]:
 
 @router.get("/{doc_id}")
 async def get_document(
-    doc_id: Annotated[
-        str, Path(pattern=r"^(KB|SCR|PROC)-\d{2,}$", description="front-matter id, e.g. KB-0001")
-    ],
+    doc_id: Annotated[str, doc_id_path()],
     services: ServicesDep,
     _user: Reader,
 ) -> dict[str, Any]:
@@ -62,9 +64,7 @@ async def get_document(
 
 @router.get("/{doc_id}/history")
 async def history(
-    doc_id: Annotated[
-        str, Path(pattern=r"^(KB|SCR|PROC)-\d{2,}$", description="front-matter id, e.g. KB-0001")
-    ],
+    doc_id: Annotated[str, doc_id_path()],
     services: ServicesDep,
     _user: Reader,
 ) -> dict[str, Any]:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, model_validator
 
-from kbserver.api.deps import CurrentUser, LeadUser, ReportReader, ServicesDep
+from kbserver.api.deps import (
+    CurrentUser,
+    LeadUser,
+    ReportReader,
+    ServicesDep,
+    doc_id_path,
+)
 from kbserver.errors import InvalidInput, NotFound
 from kbserver.feedback.flags import FlagState, Reason
 from kbserver.feedback.votes import Outcome, Vote
@@ -98,7 +104,7 @@ def ticket_documents(ref: str, user: CurrentUser, services: ServicesDep) -> dict
 
 @router.get("/documents/{doc_id}/tickets")
 async def document_tickets(
-    doc_id: Annotated[str, Path(pattern=r"^(KB|SCR|PROC)-\d{2,}$")], user: CurrentUser, services: ServicesDep
+    doc_id: Annotated[str, doc_id_path()], user: CurrentUser, services: ServicesDep
 ) -> dict[str, Any]:
     """The tickets a document served."""
     await services.run_search(_document, services, doc_id)
@@ -109,7 +115,7 @@ async def document_tickets(
 
 @router.post("/documents/{doc_id}/flags", status_code=201)
 async def flag_document(
-    doc_id: Annotated[str, Path(pattern=r"^(KB|SCR|PROC)-\d{2,}$")],
+    doc_id: Annotated[str, doc_id_path()],
     body: FlagIn,
     user: CurrentUser,
     services: ServicesDep,
