@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from kbserver import __version__
 from kbserver.api.errors import install_error_handlers
+from kbserver.api.headers import SecurityHeaders
 from kbserver.api.routes import (
     changes,
     console,
@@ -59,16 +60,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        return response
-
+    app.add_middleware(SecurityHeaders, exempt=("/api/docs",))
     app.mount("/app/static", StaticFiles(directory=STATIC), name="console-static")
     for module in (health, session, users, search, documents, changes, feedback, reports, content, console):
         app.include_router(module.router)

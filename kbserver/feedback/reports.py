@@ -100,23 +100,27 @@ def per_document(
 
 
 def content_gaps(engine: sa.Engine, span: Range, limit: int = 20) -> list[dict[str, Any]]:
-    """The most frequent searches that found nothing (case-folded)."""
+    """The most frequent searches (case-folded) that found nothing, then those whose results nobody opened
+    or linked to a ticket; each row's `gap` says which."""
     s = search_log.c
     query = sa.func.lower(sa.func.trim(s.query))
-    select = (
-        sa.select(
-            query.label("query"), sa.func.count().label("searches"), sa.func.max(s.created_at).label("last")
-        )
-        .where(_within(s.created_at, span) & (s.results == 0) & (sa.func.length(sa.func.trim(s.query)) > 0))
-        .group_by(query)
-        .order_by(sa.func.count().desc(), query)
-        .limit(limit)
-    )
+    asked = _within(s.created_at, span) & (sa.func.length(sa.func.trim(s.query)) > 0)
+    unused = (s.results > 0) & s.opened_doc_id.is_(None) & sa.not_(s.linked)
+    rows: list[dict[str, Any]] = []
     with engine.connect() as conn:
-        return [
-            {"query": r.query, "searches": int(r.searches), "last": r.last.isoformat()}
-            for r in conn.execute(select)
-        ]
+        for gap, condition in (("no_results", s.results == 0), ("not_opened", unused)):
+            select = (
+                sa.select(query.label("query"), sa.func.count().label("searches"), sa.func.max(s.created_at))
+                .where(asked & condition)
+                .group_by(query)
+                .order_by(sa.func.count().desc(), query)
+                .limit(limit)
+            )
+            rows += [
+                {"gap": gap, "query": r[0], "searches": int(r[1]), "last": r[2].isoformat()}
+                for r in conn.execute(select)
+            ]
+    return rows
 
 
 def desk_kpis(engine: sa.Engine, span: Range) -> list[dict[str, Any]]:

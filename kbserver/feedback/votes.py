@@ -8,7 +8,9 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
+from kbserver.store.database import writing
 from kbserver.store.schema import deviations, feedback, flags, users
 
 
@@ -42,9 +44,8 @@ class FeedbackStore:
         self.engine = engine
 
     def record(self, vote: Vote) -> tuple[dict[str, Any], bool]:
-        """Insert or update the vote; returns (the stored record, whether it was new)."""
+        """Insert or update the vote in one statement; returns (the stored record, whether it was new)."""
         now = datetime.now(UTC)
-        ticket = vote.ticket or ""
         values = {
             "commit": vote.commit,
             "helpful": vote.helpful,
@@ -52,37 +53,24 @@ class FeedbackStore:
             "comment": vote.comment,
             "updated_at": now,
         }
-        key = (
-            (feedback.c.user_id == vote.user_id)
-            & (feedback.c.doc_id == vote.doc_id)
-            & (feedback.c.ticket == ticket)
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        upsert = (
+            dialect.insert(feedback)
+            .values(
+                user_id=vote.user_id,
+                doc_id=vote.doc_id,
+                ticket=vote.ticket or "",
+                created_at=now,
+                week=monday(now),  # reports group by the week the vote was first given
+                **values,
+            )
+            .on_conflict_do_update(index_elements=["user_id", "doc_id", "ticket"], set_=values)
+            .returning(feedback.c.id, feedback.c.created_at)
         )
-        for _attempt in range(2):
-            created = False
-            with self.engine.begin() as conn:
-                record_id = conn.scalar(sa.select(feedback.c.id).where(key))
-                if record_id is not None:
-                    conn.execute(feedback.update().where(feedback.c.id == record_id).values(**values))
-                else:
-                    try:
-                        with conn.begin_nested():
-                            record_id = conn.execute(
-                                feedback.insert()
-                                .returning(feedback.c.id)
-                                .values(
-                                    user_id=vote.user_id,
-                                    doc_id=vote.doc_id,
-                                    ticket=ticket,
-                                    created_at=now,
-                                    week=monday(now),  # reports group by the week the vote was first given
-                                    **values,
-                                )
-                            ).scalar_one()
-                            created = True
-                    except sa.exc.IntegrityError:
-                        continue  # the same vote arrived twice at once: update the one that won
-            return self.get(int(record_id)), created  # read after the commit
-        raise RuntimeError("feedback upsert did not settle")
+        with writing(self.engine) as conn:
+            record_id, created_at = conn.execute(upsert).one()
+            row = conn.execute(_SELECT.where(feedback.c.id == record_id)).one()
+        return _row(row), _same_instant(created_at, now)
 
     def get(self, feedback_id: int) -> dict[str, Any]:
         """One feedback record with its user's name."""
@@ -123,6 +111,11 @@ def _row(row: Any) -> dict[str, Any]:
         "created_at": row.created_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
     }
+
+
+def _same_instant(stored: datetime, now: datetime) -> bool:
+    # SQLite hands datetimes back without their zone.
+    return stored.replace(tzinfo=None) == now.astimezone(UTC).replace(tzinfo=None)
 
 
 def purge_comments(engine: sa.Engine, days: int) -> int:

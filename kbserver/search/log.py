@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from kbserver.errors import NotFound
+from kbserver.store.database import writing
 from kbserver.store.schema import search_log
 
 
@@ -16,16 +18,37 @@ class SearchLog:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def record(self, query: str, filters: dict[str, list[str]], results: int, user_id: int | None) -> None:
-        """Log one search."""
+    def record(self, query: str, filters: dict[str, list[str]], results: int, user_id: int | None) -> int:
+        """Log one search; returns its id, which the client quotes when a result is opened or linked."""
         kept = {k: v for k, v in filters.items() if v}
-        with self.engine.begin() as conn:
-            conn.execute(
-                search_log.insert().values(
-                    query=query[:1000],
-                    filters=json.dumps(kept, ensure_ascii=False, sort_keys=True)[:1000],
-                    results=results,
-                    user_id=user_id,
-                    created_at=datetime.now(UTC),
-                )
+        with writing(self.engine) as conn:
+            return int(
+                conn.execute(
+                    search_log.insert()
+                    .returning(search_log.c.id)
+                    .values(
+                        query=query[:1000],
+                        filters=json.dumps(kept, ensure_ascii=False, sort_keys=True)[:1000],
+                        results=results,
+                        user_id=user_id,
+                        created_at=datetime.now(UTC),
+                    )
+                ).scalar_one()
             )
+
+    def opened(self, search_id: int, doc_id: str, user_id: int | None) -> None:
+        """Note that a result of the search was opened (only the user who searched can say so)."""
+        self._mark(search_id, user_id, {"opened_doc_id": doc_id})
+
+    def linked(self, search_id: int, user_id: int | None) -> None:
+        """Note that the search led to feedback on a ticket."""
+        self._mark(search_id, user_id, {"linked": True})
+
+    def _mark(self, search_id: int, user_id: int | None, values: dict[str, object]) -> None:
+        owner = search_log.c.user_id.is_(None) if user_id is None else search_log.c.user_id == user_id
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                search_log.update().where((search_log.c.id == search_id) & owner).values(**values)
+            )
+        if not done.rowcount:
+            raise NotFound(f"no search {search_id} of yours")

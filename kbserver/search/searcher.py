@@ -36,6 +36,7 @@ class _Reader:
     synonyms: Synonyms
     toc: int
     facet_sets: dict[str, dict[str, frozenset[int]]] = field(default_factory=dict)
+    briefs: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     def documents_with(self, facet: str) -> dict[str, frozenset[int]]:
         """For each value of a facet field, the documents holding it (cached until the searcher moves on)."""
@@ -133,7 +134,8 @@ class SearchService:
                 # Not Searcher.refresh(): it reuses segment readers by id without reloading their deletions,
                 # so deleted documents would stay visible. A fresh searcher is cheap, and the old one is ours.
                 stale = reader.searcher
-                reader.searcher, reader.toc, reader.facet_sets = reader.index.searcher(), latest, {}
+                reader.searcher, reader.toc = reader.index.searcher(), latest
+                reader.facet_sets, reader.briefs = {}, {}
                 stale.close()
             return reader
         if reader is not None:
@@ -264,6 +266,25 @@ class SearchService:
         def work(reader: _Reader) -> dict[str, Any] | None:
             stored = reader.searcher.document(url=path)
             return {**stored, "index_commit": self._commit(reader.searcher)} if stored else None
+
+        return self._with_searcher(work)
+
+    def brief(self, doc_id: str | None = None, page: str | None = None) -> dict[str, Any] | None:
+        """A document's id, path, kind, owner and last-changed commit, by id or site path; cached per searcher
+        (feedback needs just these, many times a second)."""
+        key = f"id:{doc_id}" if doc_id else "url:/" + (page or "").strip("/") + "/"
+        fields = ("id", "path", "kind", "owner", "changed", "url")
+
+        def work(reader: _Reader) -> dict[str, Any] | None:
+            if key not in reader.briefs:
+                name, _, value = key.partition(":")
+                stored = reader.searcher.document(**{name: value})
+                reader.briefs[key] = (
+                    {**{f: stored.get(f) for f in fields}, "index_commit": self._commit(reader.searcher)}
+                    if stored
+                    else None
+                )
+            return reader.briefs[key]
 
         return self._with_searcher(work)
 

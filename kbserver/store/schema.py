@@ -57,6 +57,9 @@ search_log = sa.Table(
     sa.Column("results", sa.Integer, nullable=False),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True, index=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    # The content-gap report counts searches with results that nobody opened or linked to a ticket.
+    sa.Column("opened_doc_id", sa.String(32), nullable=True),
+    sa.Column("linked", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 change_requests = sa.Table(

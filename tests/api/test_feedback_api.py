@@ -200,3 +200,29 @@ def test_reports_need_a_lead_or_approver_and_the_cli_prints_csv(
     assert out[0].startswith("document_id,title,owner") and out[1].startswith(
         "KB-0011,La VPN no conecta,marco.rossi"
     )
+
+
+def test_searches_nobody_opened_or_linked_are_content_gaps(client: TestClient) -> None:
+    h = {"x-csrf-token": login(client, "operator1")}
+    searches = {q: client.get("/api/search", params={"q": q}).json()["search_id"] for q in ("vpn", "correo")}
+    ignored = client.get("/api/search", params={"q": "impresora"}).json()
+    assert ignored["total"] > 0
+    opened = client.post(f"/api/search/{searches['vpn']}/opened", json={"document_id": "KB-0011"}, headers=h)
+    assert opened.status_code == 204
+    linked = client.post(
+        "/api/feedback",
+        json={
+            "document_id": "KB-0002",
+            "ticket": "INC0000010",
+            "helpful": True,
+            "search_id": searches["correo"],
+        },
+        headers=h,
+    )
+    assert linked.status_code == 201
+    unknown = client.post("/api/search/999999/opened", json={"document_id": "KB-0011"}, headers=h)
+    assert unknown.status_code == 404 and "999999" in unknown.json()["error"]["message"]
+    client.cookies.clear()
+    login(client, "lead1")
+    gaps = client.get("/api/reports/gaps").json()
+    assert [(g["gap"], g["query"]) for g in gaps] == [("not_opened", "impresora")]

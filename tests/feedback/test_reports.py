@@ -49,17 +49,27 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
                     week=monday(at(day)),
                 )
             )
-        for query, results, day in [
-            ("vpn lenta", 0, 2),
-            (" VPN Lenta ", 0, 3),
-            ("impresora", 0, 4),
-            ("outlook", 5, 4),
-            ("", 0, 5),
-            ("vpn lenta", 0, 20),
+        for query, results, day, opened, linked in [
+            ("vpn lenta", 0, 2, None, False),
+            (" VPN Lenta ", 0, 3, None, False),
+            ("impresora", 0, 4, None, False),
+            ("outlook", 5, 4, None, False),  # results nobody opened
+            ("", 0, 5, None, False),
+            ("vpn lenta", 0, 20, None, False),
+            ("Teams audio", 3, 6, None, False),
+            ("teams audio", 3, 7, None, False),
+            ("teams audio", 3, 8, "KB-0002", False),  # opened: not a gap
+            ("wifi", 2, 8, None, True),  # linked to a ticket: not a gap
         ]:
             conn.execute(
                 search_log.insert().values(
-                    query=query, filters="{}", results=results, user_id=ana, created_at=at(day)
+                    query=query,
+                    filters="{}",
+                    results=results,
+                    user_id=ana,
+                    created_at=at(day),
+                    opened_doc_id=opened,
+                    linked=linked,
                 )
             )
     FlagStore(engine).raise_flag("KB-0001", ana, Reason.OUTDATED, "", None)
@@ -108,13 +118,19 @@ def test_per_document(engine: sa.Engine) -> None:
 
 
 def test_content_gaps(engine: sa.Engine) -> None:
-    assert [(g["query"], g["searches"]) for g in reports.content_gaps(engine, (None, None))] == [
-        ("vpn lenta", 3),
-        ("impresora", 1),
+    gaps = [(g["gap"], g["query"], g["searches"]) for g in reports.content_gaps(engine, (None, None))]
+    assert gaps == [
+        ("no_results", "vpn lenta", 3),
+        ("no_results", "impresora", 1),
+        ("not_opened", "teams audio", 2),
+        ("not_opened", "outlook", 1),
     ]
-    assert [(g["query"], g["searches"]) for g in reports.content_gaps(engine, (at(1), at(10)))] == [
-        ("vpn lenta", 2),
-        ("impresora", 1),
+    gaps = [(g["gap"], g["query"], g["searches"]) for g in reports.content_gaps(engine, (at(1), at(7)))]
+    assert gaps == [
+        ("no_results", "vpn lenta", 2),
+        ("no_results", "impresora", 1),
+        ("not_opened", "outlook", 1),
+        ("not_opened", "teams audio", 1),
     ]
 
 

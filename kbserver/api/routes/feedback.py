@@ -32,6 +32,7 @@ class FeedbackIn(BaseModel):
     helpful: bool
     outcome: Outcome | None = None
     comment: Comment = None
+    search_id: int | None = Field(None, ge=1, description="the search that led to this document, if any")
 
     @model_validator(mode="after")
     def _one_target(self) -> FeedbackIn:
@@ -64,7 +65,7 @@ class Review(BaseModel):
 
 
 def _document(services: Services, doc_id: str | None, page: str | None = None) -> dict[str, Any]:
-    stored = services.search.lookup(doc_id) if doc_id else services.search.lookup_page(page or "")
+    stored = services.search.brief(doc_id, page)
     if stored is None:
         raise NotFound(f"no document {doc_id or page}")
     return stored
@@ -89,6 +90,8 @@ async def give_feedback(body: FeedbackIn, user: CurrentUser, services: ServicesD
         body.comment,
     )
     record, _created = await run_in_threadpool(services.feedback.record, vote)
+    if body.search_id and ticket:
+        await run_in_threadpool(services.search_log.linked, body.search_id, user.id)
     return _with_link(services, record)
 
 
