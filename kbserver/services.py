@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from approval.model import ChangeRequest
 from approval.records import ChangeRecords
 from approval.workflow import Workflow
 from kbserver.errors import Conflict, KBError
@@ -25,7 +26,7 @@ from kbserver.settings import Settings
 from kbserver.site import Site
 from kbserver.store import connect, migrate
 from kbserver.tickets import TicketSystem
-from kbserver.users import UserStore
+from kbserver.users import User, UserStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -83,6 +84,15 @@ class Services:
     def after_merge(self, number: int, commit: str) -> None:
         """What follows a merge: flags linked to the change request close."""
         self.flags.close_for_change(number, commit)
+
+    def merge(self, user: User, number: int) -> ChangeRequest:
+        """Merge a change request; linked flags close and the index catches up before this returns, while the
+        site is rebuilt in the background (the old one is served until then)."""
+        merged = self.workflow.merge(user, number)
+        self.after_merge(number, merged.merged_commit or "")
+        self.catch_up_index()
+        self.catch_up()
+        return merged
 
     def main_commit(self) -> str | None:
         """The commit operators see: the head of the approved branch."""

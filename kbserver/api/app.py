@@ -16,6 +16,9 @@ from kbserver.api.headers import SecurityHeaders
 from kbserver.api.routes import (
     changes,
     console,
+    console_changes,
+    console_desk,
+    console_editor,
     content,
     documents,
     feedback,
@@ -62,7 +65,21 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     app.add_middleware(SecurityHeaders, exempt=("/api/docs",))
     app.mount("/app/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (health, session, users, search, documents, changes, feedback, reports, content, console):
+    for module in (
+        health,
+        session,
+        users,
+        search,
+        documents,
+        changes,
+        feedback,
+        reports,
+        content,
+        console,
+        console_changes,
+        console_editor,
+        console_desk,
+    ):
         app.include_router(module.router)
     app.include_router(site.router)  # last: it answers every other path
     return app

@@ -52,6 +52,8 @@ def report(
         return reports.content_gaps(services.engine, span)
     if name == "kpis":
         return reports.desk_kpis(services.engine, span)
+    if name == "usage":
+        return reports.usage_by_week(services.engine, span)
     if name == "deviations":
         return services.deviations.report(since, until)
     if name == "stale":

@@ -163,3 +163,23 @@ def desk_kpis(engine: sa.Engine, span: Range) -> list[dict[str, Any]]:
             }
             for r in conn.execute(weekly)
         ]
+
+
+def usage_by_week(engine: sa.Engine, span: Range) -> list[dict[str, Any]]:
+    """Per week: feedback given (how much the KB is used) and the share that said it helped."""
+    f = feedback.c
+    weekly = (
+        sa.select(
+            f.week,
+            sa.func.count().label("votes"),
+            sa.func.sum(sa.case((f.helpful, 1), else_=0)).label("helpful"),
+        )
+        .where(_within(f.created_at, span))
+        .group_by(f.week)
+        .order_by(f.week)
+    )
+    with engine.connect() as conn:
+        return [
+            {"week": r.week, "votes": int(r.votes), "helpful_rate": _rate(int(r.helpful), int(r.votes))}
+            for r in conn.execute(weekly)
+        ]

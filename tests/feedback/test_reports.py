@@ -134,6 +134,14 @@ def test_content_gaps(engine: sa.Engine) -> None:
     ]
 
 
+def test_usage_by_week(engine: sa.Engine) -> None:
+    # Week of 2 Nov: 2 votes, 1 helpful; week of 9 Nov: 3 votes, 2 helpful (days 10, 10, 11).
+    assert reports.usage_by_week(engine, (None, None)) == [
+        {"week": "2026-11-02", "votes": 2, "helpful_rate": 0.5},
+        {"week": "2026-11-09", "votes": 3, "helpful_rate": 0.6667},
+    ]
+
+
 def test_desk_kpis_per_week(engine: sa.Engine) -> None:
     assert reports.desk_kpis(engine, (None, None)) == [
         {

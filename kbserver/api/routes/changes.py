@@ -174,8 +174,5 @@ def update(number: int, user: CurrentUser, services: ServicesDep) -> dict[str, A
 @router.post("/{number}/merge")
 async def merge(number: int, user: LeadUser, services: ServicesDep) -> dict[str, Any]:
     """Merge into main while the policy is met; the index catches up before this returns, the site follows."""
-    merged = await run_in_threadpool(services.workflow.merge, user, number)
-    services.after_merge(number, merged.merged_commit or "")
-    await run_in_threadpool(services.catch_up_index)
-    services.catch_up()  # the site is rebuilt in the background; the old one is served until then
+    await run_in_threadpool(services.merge, user, number)
     return await run_in_threadpool(_view, services, number)

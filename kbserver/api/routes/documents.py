@@ -40,25 +40,33 @@ async def get_document(
     doc = parse_document(stored["path"], source)
     last = services.repository.log(commit, stored["path"], limit=1)
     translations = list(stored["translations"])
+    meta = doc.meta.model_dump(mode="json", exclude_none=True) if doc.meta else doc.raw_meta
+    stale = False
     if stored.get("translation_of"):
         original = await services.run_search(services.search.lookup, stored["translation_of"])
         if original:
             translations.insert(
                 0, {k: original[k] for k in ("id", "lang", "title", "url")} | {"source": True}
             )
+            if pinned := meta.get("source_commit"):
+                try:
+                    stale = services.repository.changed_since(original["path"], pinned, commit)
+                except NotFound:
+                    stale = True  # pinned to a commit git no longer knows: the translation needs a look
     return {
         "id": doc_id,
         "kind": stored["kind"],
         "path": stored["path"],
         "url": stored["url"],
         "commit": commit,
-        "meta": doc.meta.model_dump(mode="json", exclude_none=True) if doc.meta else doc.raw_meta,
+        "meta": meta,
         "html": render_html(doc.body),
         "markdown": source.decode("utf-8", errors="replace"),
         "last_change": (
             {"commit": last[0].sha, "author": last[0].author, "date": last[0].date} if last else None
         ),
         "translations": translations,
+        "translation_stale": stale,  # the source changed since the commit this translation follows
     }
 
 

@@ -52,6 +52,10 @@ async def logout(request: Request, response: Response, services: ServicesDep) ->
 
 
 @router.get("/api/me")
-def me(user: CurrentUser, request: Request) -> dict[str, Any]:
-    """The logged-in user, and the CSRF token of a browser session."""
-    return {"user": user.as_json(), "csrf_token": getattr(request.state, "csrf", None)}
+def me(user: CurrentUser, request: Request, services: ServicesDep) -> dict[str, Any]:
+    """The logged-in user, the CSRF token of a browser session, and the ticket pattern forms check."""
+    return {
+        "user": user.as_json(),
+        "csrf_token": getattr(request.state, "csrf", None),
+        "ticket_pattern": services.tickets.pattern,
+    }

@@ -1,0 +1,136 @@
+"""Console pages for leads and approvers: the flag and deviation queues, and reports with charts and CSV."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from kbserver.api.deps import LeadUser, ReportReader, ServicesDep
+from kbserver.api.routes.console import render
+from kbserver.commands.reports import render as render_rows
+from kbserver.commands.reports import report
+from kbserver.console.charts import bars, chart_height
+from kbserver.errors import InvalidInput
+from kbserver.feedback.flags import FlagState
+
+router = APIRouter(prefix="/app", tags=["console"], include_in_schema=False)
+Since = Annotated[date | None, Query(alias="from")]
+Until = Annotated[date | None, Query(alias="to")]
+REPORTS = ("documents", "gaps", "kpis", "usage", "stale", "deviations")
+
+
+@router.get("/queues")
+async def queues(request: Request, user: LeadUser, services: ServicesDep) -> Response:
+    """Open flags and pending script deviations, with their actions."""
+    flags = services.flags.find([FlagState.OPEN.value, FlagState.LINKED.value])
+    for flag in flags:
+        flag["document"] = await services.run_search(services.search.brief, flag["document_id"]) or {}
+    return render(
+        request,
+        "queues.html",
+        user=user,
+        flags=flags,
+        deviations=services.deviations.find("pending"),
+        link=services.tickets.as_json,
+    )
+
+
+@router.post("/flags/{flag_id}")
+def resolve_flag(
+    flag_id: int,
+    user: LeadUser,
+    services: ServicesDep,
+    change: int = Form(0, ge=0),
+    dismiss: str = Form("", max_length=2000),
+) -> Response:
+    """Link a flag to a change request, or dismiss it with a reason."""
+    if change:
+        services.workflow.records.get(change)
+        services.flags.link(flag_id, change, user.id)
+    elif len(dismiss.strip()) >= 3:
+        services.flags.dismiss(flag_id, user.id, dismiss.strip())
+    else:
+        raise InvalidInput("give a change request number, or a reason to dismiss the flag")
+    return RedirectResponse("/app/queues", status_code=303)
+
+
+@router.post("/deviations/{deviation_id}")
+def review_deviation(
+    deviation_id: int,
+    user: LeadUser,
+    services: ServicesDep,
+    verdict: str = Form(pattern="^(approve|reject)$"),
+    comment: str = Form("", max_length=2000),
+) -> Response:
+    """Approve or reject a script deviation, with a comment."""
+    services.deviations.review(deviation_id, verdict == "approve", user.id, comment)
+    return RedirectResponse("/app/queues", status_code=303)
+
+
+def _span(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
+    return (
+        datetime.combine(since, time()) if since else None,
+        datetime.combine(until, time()) if until else None,
+    )
+
+
+@router.get("/reports")
+def reports_page(
+    request: Request,
+    user: ReportReader,
+    services: ServicesDep,
+    since: Since = None,
+    until: Until = None,
+) -> Response:
+    """Use and helpfulness over time, top content gaps, first-contact resolution and escalation."""
+    span = _span(since, until)
+    usage = report(services, "usage", *span)
+    kpis = report(services, "kpis", *span)
+    gaps = report(services, "gaps", *span)
+    documents = report(services, "documents", *span)
+    charts: dict[str, Any] = {
+        "usage": bars([(u["week"], [u["votes"]]) for u in usage]),
+        "helpful": bars([(u["week"], [u["helpful_rate"]]) for u in usage], percent=True),
+        "kpis": bars(
+            [
+                (k["week"], [k["link_rate"], k["first_contact_resolution"], k["escalation_rate"]])
+                for k in kpis
+            ],
+            percent=True,
+        ),
+        "gaps": bars([(g["query"], [g["searches"]]) for g in gaps if g["gap"] == "no_results"][:10]),
+        "unused": bars([(g["query"], [g["searches"]]) for g in gaps if g["gap"] == "not_opened"][:10]),
+    }
+    return render(
+        request,
+        "reports.html",
+        user=user,
+        charts=charts,
+        heights={name: chart_height(chart) for name, chart in charts.items()},
+        documents=documents[:25],
+        since=since.isoformat() if since else "",
+        until=until.isoformat() if until else "",
+        names=REPORTS,
+    )
+
+
+@router.get("/reports/{name}.csv")
+def report_csv(
+    name: str,
+    _user: ReportReader,
+    services: ServicesDep,
+    since: Since = None,
+    until: Until = None,
+) -> Response:
+    """A report as a CSV download."""
+    if name not in REPORTS:
+        raise InvalidInput(f"unknown report {name!r}", {"reports": list(REPORTS)})
+    rows = report(services, name, *_span(since, until))
+    return Response(
+        render_rows(rows, as_json=False, as_csv=True) + "\n" if rows else "",
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
