@@ -8,8 +8,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn

@@ -1,4 +1,4 @@
-"""The operator in Chromium: live search without accents, feedback with a ticket, script variables and copy."""
+"""The operator in Chromium: live search without accents, feedback with a ticket, script variables, copy."""
 
 from __future__ import annotations
 
