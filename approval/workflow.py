@@ -189,6 +189,16 @@ class Workflow:
         }
         return PolicyStatus(changed, required, received, missing)
 
+    def awaiting(self, user: User, changes: list[ChangeRequest]) -> list[ChangeRequest]:
+        """Those of changes in review, not by user, and still missing an approval of user's role."""
+        return [
+            c
+            for c in changes
+            if c.state is State.IN_REVIEW
+            and c.author != user.name
+            and user.role.value in self.status(c.number).missing
+        ]
+
     def merge(self, user: User, number: int) -> ChangeRequest:
         """Merge into main with trailers while the policy is met and it merges cleanly; one at a time."""
         if not user.has_role(Role.LEAD):

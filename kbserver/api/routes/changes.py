@@ -68,13 +68,7 @@ def list_changes(
     """Change requests, newest first."""
     found = services.workflow.records.find(state.value if state else None, user.name if mine else None)
     if awaiting_me:
-        found = [
-            c
-            for c in found
-            if c.state is State.IN_REVIEW
-            and c.author != user.name
-            and user.role.value in services.workflow.status(c.number).missing
-        ]
+        found = services.workflow.awaiting(user, found)
     return [c.as_json() for c in found]
 
 

@@ -34,13 +34,7 @@ def change_list(
     wanted = state if state in {s.value for s in State} else None
     found = services.workflow.records.find(wanted, user.name if mine else None)
     if awaiting:
-        found = [
-            c
-            for c in found
-            if c.state is State.IN_REVIEW
-            and c.author != user.name
-            and user.role.value in services.workflow.status(c.number).missing
-        ]
+        found = services.workflow.awaiting(user, found)
     return render(
         request,
         "changes.html",

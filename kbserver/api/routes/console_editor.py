@@ -72,12 +72,8 @@ def new_page(
     corpus = Corpus.from_files(services.repository.files(commit) if commit else [])
     doc_id = next_id(corpus, kind)
     title = {"article": "Nuevo artículo", "script": "Nuevo guion", "procedure": "Nuevo capítulo"}[kind.value]
-    sub = f"{slug(folder)}/" if kind is Kind.ARTICLE else ""
-    path = (
-        f"{FOLDERS[kind]}{sub or 'general/'}{slug(title)}-{doc_id.lower()}.md"
-        if kind is Kind.ARTICLE
-        else (f"{FOLDERS[kind]}{slug(title)}-{doc_id.lower()}.md")
-    )
+    folder = f"{slug(folder) if folder else 'general'}/" if kind is Kind.ARTICLE else ""
+    path = f"{FOLDERS[kind]}{folder}{slug(title)}-{doc_id.lower()}.md"
     text = new_document(kind, doc_id, title, user.name, date.today())
     return _editor(request, user, path=path, text=text, change=None, title=f"{doc_id}: {title}", new=True)
 
