@@ -46,7 +46,7 @@ class SearchLog:
 
     def _mark(self, search_id: int, user_id: int | None, values: dict[str, object]) -> None:
         owner = search_log.c.user_id.is_(None) if user_id is None else search_log.c.user_id == user_id
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             done = conn.execute(
                 search_log.update().where((search_log.c.id == search_id) & owner).values(**values)
             )

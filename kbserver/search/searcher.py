@@ -36,7 +36,6 @@ class _Reader:
     synonyms: Synonyms
     toc: int
     facet_sets: dict[str, dict[str, frozenset[int]]] = field(default_factory=dict)
-    briefs: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
     def documents_with(self, facet: str) -> dict[str, frozenset[int]]:
         """For each value of a facet field, the documents holding it (cached until the searcher moves on)."""
@@ -100,6 +99,20 @@ def _coverage(plan: QueryPlan, terms: list[tuple[str, Any]]) -> float:
     return 1.0 + COVERAGE_BOOST * (len(seen) / plan.words) ** 2
 
 
+@dataclass
+class _Briefs:
+    """Document briefs read from one state of the index (generation and TOC), shared by all threads."""
+
+    generation: Path
+    index: Any
+    toc: int
+    entries: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+
+
+def _brief_key(doc_id: str | None, page: str | None) -> str:
+    return f"id:{doc_id}" if doc_id else "url:/" + (page or "").strip("/") + "/"
+
+
 class SearchService:
     """Answers searches, suggestions and id look-ups from the current index generation."""
 
@@ -107,6 +120,7 @@ class SearchService:
         self.index = index
         self._local = threading.local()
         self._open_readers: list[_Reader] = []  # every thread's reader, so close() can release them
+        self._briefs: _Briefs | None = None
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -135,7 +149,7 @@ class SearchService:
                 # so deleted documents would stay visible. A fresh searcher is cheap, and the old one is ours.
                 stale = reader.searcher
                 reader.searcher, reader.toc = reader.index.searcher(), latest
-                reader.facet_sets, reader.briefs = {}, {}
+                reader.facet_sets = {}
                 stale.close()
             return reader
         if reader is not None:
@@ -270,23 +284,40 @@ class SearchService:
         return self._with_searcher(work)
 
     def brief(self, doc_id: str | None = None, page: str | None = None) -> dict[str, Any] | None:
-        """A document's id, path, kind, owner and last-changed commit, by id or site path; cached per searcher
-        (feedback needs just these, many times a second)."""
-        key = f"id:{doc_id}" if doc_id else "url:/" + (page or "").strip("/") + "/"
+        """A document's id, path, kind, owner and last-changed commit, by id or site path (None if there is
+        no such document). Kept until the index changes, for every thread and for `cached_brief`."""
+        key = _brief_key(doc_id, page)
         fields = ("id", "path", "kind", "owner", "changed", "url")
 
         def work(reader: _Reader) -> dict[str, Any] | None:
-            if key not in reader.briefs:
+            shared = self._briefs
+            if shared is None or (shared.generation, shared.toc) != (reader.generation, reader.toc):
+                shared = self._briefs = _Briefs(reader.generation, reader.index, reader.toc)
+            if key not in shared.entries:
                 name, _, value = key.partition(":")
                 stored = reader.searcher.document(**{name: value})
-                reader.briefs[key] = (
+                shared.entries[key] = (
                     {**{f: stored.get(f) for f in fields}, "index_commit": self._commit(reader.searcher)}
                     if stored
                     else None
                 )
-            return reader.briefs[key]
+            return shared.entries[key]
 
         return self._with_searcher(work)
+
+    def cached_brief(
+        self, doc_id: str | None = None, page: str | None = None
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """(True, brief) when `brief` has looked the document up since the index last changed, else
+        (False, None). It reads no index data, only a symlink and the index folder's listing, so it may run
+        on the event loop: feedback then needs no hand-over to a search thread."""
+        shared = self._briefs
+        key = _brief_key(doc_id, page)
+        if shared is None or key not in shared.entries:
+            return False, None
+        if self.index.generation() != shared.generation or shared.index.latest_generation() != shared.toc:
+            return False, None
+        return True, shared.entries[key]
 
     def commit(self) -> str | None:
         """The commit the index reflects, as readers see it."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -16,6 +20,7 @@ from kbserver.store import schema
 log = logging.getLogger(__name__)
 
 Migration = tuple[int, str, Callable[[sa.Connection], None]]
+BUSY_TIMEOUT_MS = 30_000  # how long a SQLite connection waits for another writer
 
 
 # The feedback table as migration 4 created it; migration 5 changed it, so its original shape is spelled out.
@@ -96,20 +101,100 @@ MIGRATIONS: list[Migration] = [
 ]
 
 
-_WRITERS: dict[int, threading.Lock] = {}
+class StoreBusy(Exception):
+    """A write that was asked not to wait found the SQLite store locked; nothing was written."""
+
+
+class WriteLock:
+    """The lock that SQLite writers of the small frequent writes (votes, the search log) queue on.
+
+    It is a re-entrant thread lock for this process and a lock file for the others. SQLite's own busy
+    wait sleeps up to 100 ms between tries, which made the slowest writes many times slower than the
+    median; a process blocked on the lock file is woken as soon as it is released, and the kernel drops
+    the lock of a process that dies."""
+
+    def __init__(self, database: str) -> None:
+        self._thread_lock = threading.RLock()
+        self._handle = os.open(database + ".writelock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._depth = 0  # changed only by the thread holding _thread_lock
+
+    def acquire(self, blocking: bool = True) -> bool:
+        """Take the lock; without blocking, return False at once if someone holds it."""
+        if not self._thread_lock.acquire(blocking):
+            return False
+        if self._depth == 0:
+            try:
+                fcntl.flock(self._handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                self._thread_lock.release()
+                return False
+        self._depth += 1
+        return True
+
+    def release(self) -> None:
+        """Let the next writer in."""
+        self._depth -= 1
+        if self._depth == 0:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+
+_LOCKS: dict[str, WriteLock] = {}
+_LOCKS_GUARD = threading.Lock()
+_NO_WAIT = threading.local()
+
+
+def write_lock(engine: sa.Engine) -> WriteLock | None:
+    """The write lock of a SQLite file store; None for PostgreSQL and in-memory SQLite."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    path = os.path.realpath(database)
+    with _LOCKS_GUARD:
+        if path not in _LOCKS:
+            _LOCKS[path] = WriteLock(path)
+        return _LOCKS[path]
+
+
+@contextmanager
+def no_wait() -> Iterator[None]:
+    """Within this block, `writing` raises StoreBusy instead of waiting for a SQLite lock that another
+    writer holds (one that does not use WriteLock, e.g. a `kb` command in another process)."""
+    _NO_WAIT.active = True
+    try:
+        yield
+    finally:
+        _NO_WAIT.active = False
 
 
 @contextmanager
 def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A write transaction. On SQLite, writers in this process queue on a lock: SQLite's own busy wait
-    sleeps up to 100 ms between tries, which made the slowest writes many times slower than the median."""
-    if engine.dialect.name != "sqlite":
+    """A write transaction for the small frequent writes, queued on the store's WriteLock (on SQLite)."""
+    lock = write_lock(engine)
+    if lock is None:
         with engine.begin() as conn:
             yield conn
         return
-    lock = _WRITERS.setdefault(id(engine), threading.Lock())
-    with lock, engine.begin() as conn:
-        yield conn
+    hurry = getattr(_NO_WAIT, "active", False)
+    lock.acquire()
+    try:
+        with engine.connect() as conn:
+            # Through the driver: a pragma through SQLAlchemy would begin a transaction.
+            driver: Any = conn.connection.driver_connection
+            if hurry:
+                driver.execute("PRAGMA busy_timeout = 0")
+            try:
+                with conn.begin():
+                    yield conn
+            except sa.exc.OperationalError as error:
+                if hurry and getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+                    raise StoreBusy(str(error.orig)) from error
+                raise
+            finally:
+                if hurry:
+                    driver.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    finally:
+        lock.release()
 
 
 def connect(url: str) -> sa.Engine:
@@ -120,7 +205,9 @@ def connect(url: str) -> sa.Engine:
         database = sa.engine.make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = sa.create_engine(
+            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]

@@ -134,3 +134,28 @@ def test_a_long_lived_searcher_sees_deletions(content_repo: ContentRepository, t
         after = service.search("monitor externo")
         assert after["commit"] == commit
         assert "KB-0024" not in [r["id"] for r in after["results"]]
+
+
+def test_cached_briefs_last_until_the_index_changes(content_repo: ContentRepository, tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "index")
+    first = content_repo.resolve("main")
+    index.catch_up(content_repo, first)
+    path = "docs/kb/red-vpn/vpn-lenta.md"
+    with SearchService(index) as service:
+        assert service.cached_brief("KB-0012") == (False, None)  # nothing looked up yet
+        brief = service.brief("KB-0012")
+        assert brief is not None and brief["path"] == path
+        assert service.cached_brief("KB-0012") == (True, brief)
+        assert service.brief(page="/kb/red-vpn/vpn-lenta/") == brief
+        assert service.cached_brief(page="kb/red-vpn/vpn-lenta") == (True, brief)
+        assert service.brief("KB-9999") is None and service.cached_brief("KB-9999") == (True, None)
+
+        text = (content_repo.read(first, path) or b"") + b"\nUna linea nueva.\n"
+        changed = _commit(content_repo, {path: text})
+        assert index.catch_up(content_repo, changed).action == "updated"
+        assert service.cached_brief("KB-0012") == (False, None)  # same generation, a new TOC
+        assert service.brief("KB-0012")["changed"] == changed  # type: ignore[index]
+
+        assert index.rebuild(content_repo, changed).action == "rebuilt"
+        assert service.cached_brief("KB-0012") == (False, None)  # a new generation
+        assert service.brief("KB-0012")["index_commit"] == changed  # type: ignore[index]

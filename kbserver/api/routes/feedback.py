@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, model_validator
 
 from kbserver.api.deps import (
@@ -64,8 +63,10 @@ class Review(BaseModel):
     comment: str = Field("", max_length=2000)
 
 
-def _document(services: Services, doc_id: str | None, page: str | None = None) -> dict[str, Any]:
-    stored = services.search.brief(doc_id, page)
+async def _document(services: Services, doc_id: str | None, page: str | None = None) -> dict[str, Any]:
+    found, stored = services.search.cached_brief(doc_id, page)
+    if not found:
+        stored = await services.run_search(services.search.brief, doc_id, page)
     if stored is None:
         raise NotFound(f"no document {doc_id or page}")
     return stored
@@ -79,7 +80,7 @@ def _with_link(services: Services, record: dict[str, Any]) -> dict[str, Any]:
 async def give_feedback(body: FeedbackIn, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """Say whether a document helped, on which ticket and with what outcome; resubmitting updates it."""
     ticket = services.tickets.check(body.ticket) if body.ticket else None
-    stored = await services.run_search(_document, services, body.document_id, body.page)
+    stored = await _document(services, body.document_id, body.page)
     vote = Vote(
         user.id,
         stored["id"],
@@ -89,9 +90,9 @@ async def give_feedback(body: FeedbackIn, user: CurrentUser, services: ServicesD
         body.outcome,
         body.comment,
     )
-    record, _created = await run_in_threadpool(services.feedback.record, vote)
+    record, _created = await services.run_write(services.feedback.record, vote)
     if body.search_id and ticket:
-        await run_in_threadpool(services.search_log.linked, body.search_id, user.id)
+        await services.run_write(services.search_log.linked, body.search_id, user.id)
     return _with_link(services, record)
 
 
@@ -110,7 +111,7 @@ async def document_tickets(
     doc_id: Annotated[str, doc_id_path()], user: CurrentUser, services: ServicesDep
 ) -> dict[str, Any]:
     """The tickets a document served."""
-    await services.run_search(_document, services, doc_id)
+    await _document(services, doc_id)
     mine = None if user.has_role(Role.LEAD, Role.APPROVER) else user.id
     rows = [_with_link(services, r) for r in services.feedback.for_document(doc_id, mine)]
     return {"document_id": doc_id, "tickets": rows}
@@ -125,7 +126,7 @@ async def flag_document(
 ) -> dict[str, Any]:
     """Flag a page as incorrect, outdated, unclear or missing information."""
     ticket = services.tickets.check(body.ticket) if body.ticket else None
-    await services.run_search(_document, services, doc_id)
+    await _document(services, doc_id)
     return _with_link(
         services, services.flags.raise_flag(doc_id, user.id, body.reason, body.comment or "", ticket)
     )
@@ -173,7 +174,7 @@ def resolve_flag(flag_id: int, body: Resolution, lead: LeadUser, services: Servi
 async def record_deviation(body: DeviationIn, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """Record a justified deviation from a chat-script step."""
     ticket = services.tickets.check(body.ticket) if body.ticket else None
-    stored = await services.run_search(_document, services, body.script_id)
+    stored = await _document(services, body.script_id)
     source = services.repository.read(stored["index_commit"], stored["path"]) or b""
     from kbserver.content import parse_document
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from kbserver.api.deps import Reader, ServicesDep
@@ -37,7 +36,7 @@ async def search(
     }
     # Whoosh is synchronous: it runs in the threadpool, one searcher per thread.
     result = await services.run_search(services.search.search, q, filters, limit, offset)
-    result["search_id"] = await run_in_threadpool(
+    result["search_id"] = await services.run_write(
         services.search_log.record, q, filters, result["total"], user.id if user else None
     )
     return result
@@ -48,9 +47,13 @@ class Opened(BaseModel):
 
 
 @router.post("/search/{search_id}/opened", status_code=204)
-def opened(search_id: Annotated[int, Path(ge=1)], body: Opened, services: ServicesDep, user: Reader) -> None:
+async def opened(
+    search_id: Annotated[int, Path(ge=1)], body: Opened, services: ServicesDep, user: Reader
+) -> None:
     """Say that a result of this search was opened (the content-gap report counts searches nobody used)."""
-    services.search_log.opened(search_id, body.document_id, user.id if user else None)
+    await services.run_write(
+        services.search_log.opened, search_id, body.document_id, user.id if user else None
+    )
 
 
 @router.get("/suggest")
