@@ -32,6 +32,7 @@ from kbserver.store.schema import feedback, search_log  # noqa: E402
 from kbserver.users import UserStore  # noqa: E402
 
 ROWS = int(os.environ.get("KB_BENCH_FEEDBACK_ROWS", "1000000"))
+CLIENTS, ROUNDS, RUNS = 16, 100, 5
 KB = str(Path(sys.executable).with_name("kb"))
 
 
@@ -51,24 +52,36 @@ def post_latency(tmp: Path) -> None:
     try:
         rng = random.Random(5)
         ids = [f"KB-{n:04d}" for n in range(1, 31)]
-        requests = [
-            [
-                "POST",
-                "/api/feedback",
-                {
-                    "document_id": rng.choice(ids),
-                    "ticket": f"INC{rng.randrange(10**7):07d}",
-                    "helpful": rng.random() < 0.7,
-                    "outcome": "resolved",
-                },
+
+        def votes(count: int) -> list[list[object]]:
+            # New tickets, so that most votes are inserts, as at a desk; a few repeat and update.
+            return [
+                [
+                    "POST",
+                    "/api/feedback",
+                    {
+                        "document_id": rng.choice(ids),
+                        "ticket": f"INC{rng.randrange(10**7):07d}",
+                        "helpful": rng.random() < 0.7,
+                        "outcome": rng.choice(["resolved", "escalated", "pending"]),
+                    },
+                ]
+                for _ in range(count)
             ]
-            for _ in range(400)
-        ]
+
         os.environ["KB_BENCH_TOKEN"] = token.stdout.strip()
-        result = http_load(url, requests, 16, 25)
+        http_load(url, votes(CLIENTS * 10), CLIENTS, 10)  # warm-up: connections, caches
+        runs = [http_load(url, votes(CLIENTS * ROUNDS), CLIENTS, ROUNDS) for _ in range(RUNS)]
+        for n, r in enumerate(runs, 1):
+            print(
+                f"  run {n}: p50 {r['p50']:5.1f} ms, p95 {r['p95']:5.1f} ms, p99 {r['p99']:5.1f} ms,"
+                f" {r['rps']:5.0f} req/s, errors {r['errors']}"
+            )
+        p50, p95 = (statistics.median(r[k] for r in runs) for k in ("p50", "p95"))
+        verdict = "met" if p95 <= 25 else "NOT met"
         print(
-            f"POST /api/feedback, 16 clients: p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms,"
-            f" {result['rps']:.0f} req/s, errors {result['errors']} (target p95 25 ms on SQLite)"
+            f"POST /api/feedback, {CLIENTS} clients, {RUNS} runs of {CLIENTS * ROUNDS} votes (medians):"
+            f" p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p95 25 ms on SQLite: {verdict})"
         )
     finally:
         server.terminate()

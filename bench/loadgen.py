@@ -80,7 +80,9 @@ async def main(base: str, concurrency: int, rounds: int, paths: list[Request]) -
     await _client(host, port, [encode("/api/health", url.netloc, token)], [], errors)  # warm-up
     started = time.perf_counter()
     jobs = [
-        _client(host, port, [encoded[(i * 7 + r) % len(encoded)] for r in range(rounds)], latencies, errors)
+        _client(
+            host, port, [encoded[(i * rounds + r) % len(encoded)] for r in range(rounds)], latencies, errors
+        )
         for i in range(concurrency)
     ]
     await asyncio.gather(*jobs)

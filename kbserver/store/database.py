@@ -187,7 +187,8 @@ def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
                 with conn.begin():
                     yield conn
             except sa.exc.OperationalError as error:
-                if hurry and getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+                code = getattr(error.orig, "sqlite_errorcode", 0)
+                if hurry and code & 0xFF == sqlite3.SQLITE_BUSY:  # also its extended codes
                     raise StoreBusy(str(error.orig)) from error
                 raise
             finally:
