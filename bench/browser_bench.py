@@ -131,7 +131,7 @@ def main() -> int:
     search_kib = (total_bytes - page_bytes) / 1024
     print(
         f"bytes downloaded: a page {page_bytes / 1024:.0f} KiB, then a first search {search_kib:.1f} KiB;"
-        f" total {total_bytes / 1024:.0f} KiB (uncompressed bodies)"
+        f" total {total_bytes / 1024:.0f} KiB (as sent: the site gzip-compressed, the API not)"
     )
     return 0
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from kbserver import __version__
+from kbserver.api.compression import CompressSite
 from kbserver.api.errors import install_error_handlers
 from kbserver.api.headers import SecurityHeaders
 from kbserver.api.routes import (
@@ -64,6 +65,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.add_middleware(SecurityHeaders, exempt=("/api/docs",))
+    app.add_middleware(CompressSite)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="console-static")
     for module in (
         health,

@@ -126,3 +126,25 @@ def test_health_reports_the_commit(client: TestClient, app_services: Services) -
     health = client.get("/api/health").json()
     assert health["commit"] == app_services.main_commit()
     assert health["site"] == {"commit": app_services.main_commit(), "ready": True}
+
+
+def test_the_site_is_compressed_and_the_api_and_console_are_not(client: TestClient) -> None:
+    csrf = login(client, "operator1")
+    gzip = {"accept-encoding": "gzip"}
+    page = client.get("/kb/red-vpn/vpn-no-conecta/", headers=gzip)
+    assert page.headers.get("content-encoding") == "gzip" and "La VPN no conecta" in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    script = client.get("/assets/kb/kb.js", headers=gzip)
+    assert script.status_code == 200 and script.headers.get("content-encoding") == "gzip"
+    plain = client.get("/kb/red-vpn/vpn-no-conecta/", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == page.text
+    # Responses that carry the CSRF token beside user input stay uncompressed (BREACH).
+    me = client.get("/api/me", headers=gzip)
+    assert me.json()["csrf_token"] == csrf and "content-encoding" not in me.headers
+    search = client.get("/api/search", params={"q": "vpn " * 200}, headers=gzip)
+    assert (
+        search.status_code == 200 and len(search.content) > 1024 and "content-encoding" not in search.headers
+    )
+    console = client.get("/app/changes", headers=gzip)
+    assert console.status_code == 200 and "content-encoding" not in console.headers
+    assert client.get("/app/static/console.css", headers=gzip).headers.get("content-encoding") == "gzip"
