@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import yaml
+
 from kbserver.errors import Conflict, ContentError
 from kbserver.repository import ContentRepository
 from kbserver.settings import PROJECT_ROOT
@@ -21,6 +24,33 @@ from kbserver.settings import PROJECT_ROOT
 log = logging.getLogger(__name__)
 THEME_OVERRIDES = PROJECT_ROOT / "overrides"
 KEEP_BUILDS = 2
+LANGUAGE_FOLDER = re.compile(r"[a-z]{2}(-[a-z]{2})?")  # /en/, /pt-br/: nothing else becomes a folder
+
+
+class _LenientLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml without running its tags (!!python/name:, !ENV): they become None."""
+
+
+_LenientLoader.add_multi_constructor("", lambda _loader, _suffix, _node: None)
+
+
+def alternate_languages(config: Path) -> list[tuple[str, str]]:
+    """(folder, language) of each `extra.alternate` entry of a mkdocs.yml that links to a folder below the
+    root, such as `{link: /en/, lang: en}`; the root entry is the main build."""
+    try:
+        loaded = yaml.load(config.read_text(encoding="utf-8"), Loader=_LenientLoader)  # a SafeLoader
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContentError(f"{config.name} cannot be read: {exc}") from exc
+    extra = loaded.get("extra") if isinstance(loaded, dict) else None
+    entries = extra.get("alternate") if isinstance(extra, dict) else None
+    found = []
+    for entry in entries if isinstance(entries, list) else []:
+        link = str(entry.get("link", "")) if isinstance(entry, dict) else ""
+        language = str(entry.get("lang", "")) if isinstance(entry, dict) else ""
+        folder = link.strip("/")
+        if folder and LANGUAGE_FOLDER.fullmatch(folder) and LANGUAGE_FOLDER.fullmatch(language):
+            found.append((folder, language))
+    return found
 
 
 class Site:
@@ -83,9 +113,18 @@ class Site:
             return final
 
     def _run_mkdocs(self, source: Path, output: Path) -> None:
+        self._mkdocs(source, source / "mkdocs.yml", output)
+        for folder, language in alternate_languages(source / "mkdocs.yml"):
+            # The same content again, with the theme's words in another language, e.g. /en/.
+            config = source / f"mkdocs.{folder}.yml"
+            config.write_text(f"INHERIT: mkdocs.yml\ntheme:\n  language: {language}\n")
+            self._mkdocs(source, config, output / folder)
+
+    @staticmethod
+    def _mkdocs(source: Path, config: Path, output: Path) -> None:
         # No --quiet: MkDocs counts --strict warnings only when they are logged.
         command = [sys.executable, "-m", "mkdocs", "build", "--strict"]
-        command += ["-f", str(source / "mkdocs.yml"), "-d", str(output)]
+        command += ["-f", str(config), "-d", str(output)]
         env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
         result = subprocess.run(command, capture_output=True, text=True, cwd=source, env=env, check=False)
         if result.returncode != 0:

@@ -6,7 +6,7 @@ import pytest
 
 from kbserver.errors import ContentError
 from kbserver.repository import SERVICE_AUTHOR, ContentRepository
-from kbserver.site import Site
+from kbserver.site import Site, alternate_languages
 
 
 def _commit(repo: ContentRepository, changes: dict[str, bytes | None]) -> str:
@@ -55,3 +55,38 @@ def test_leftovers_of_a_killed_build_are_removed(content_repo: ContentRepository
     site.build(content_repo, content_repo.resolve("main"))
     assert not leftover.exists()
     assert site.served_dir() is not None
+
+
+def test_the_site_is_also_built_in_english_below_en(content_repo: ContentRepository, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site = Site(tmp_path / "site")
+    site.build(content_repo, content_repo.resolve("main"))
+    served = site.served_dir()
+    assert served is not None
+    spanish = (served / "kb" / "red-vpn" / "vpn-no-conecta" / "index.html").read_text()
+    english = (served / "en" / "kb" / "red-vpn" / "vpn-no-conecta" / "index.html").read_text()
+    for html, lang, word in ((spanish, "es", "Búsqueda"), (english, "en", "Search")):
+        assert f'<html lang="{lang}"' in html and f'placeholder="{word}"' in html
+        assert "La VPN no conecta" in html  # the same content
+        assert '<meta name="kb-root" content="../../..">' in html
+    assert "Idioma" in spanish and "Language" in english  # the metadata panel's words
+    assert 'href="/en/"' in spanish and 'hreflang="en"' in spanish  # the language selector
+    assert not (served / "en" / "en").exists()
+
+
+def test_only_language_folders_are_built(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(
+        "markdown_extensions:\n"
+        "  - pymdownx.emoji:\n"
+        "      emoji_index: !!python/name:material.extensions.emoji.twemoji\n"  # a tag that runs code
+        "extra:\n"
+        "  alternate:\n"
+        "    - {name: Español, link: /, lang: es}\n"
+        "    - {name: English, link: /en/, lang: en}\n"
+        "    - {name: Other, link: https://example.com/, lang: fr}\n"
+        "    - {name: Up, link: /../x/, lang: xx}\n"
+    )
+    assert alternate_languages(config) == [("en", "en")]
+    config.write_text("extra: [\n")
+    with pytest.raises(ContentError, match=r"mkdocs\.yml cannot be read"):
+        alternate_languages(config)

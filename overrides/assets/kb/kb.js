@@ -21,6 +21,10 @@
     source: "Original: "
   };
   var API = "/api/";  // the site and the API share one origin
+  // The API gives site paths from the root (/kb/...); this build may live below it (/en/kb/...).
+  var rootMeta = document.querySelector('meta[name="kb-root"]');
+  var ROOT = new URL((rootMeta ? rootMeta.content : ".") + "/", location.href).pathname;
+  function sitePath(url) { return ROOT + url.replace(/^\//, ""); }
   var session = null;
 
   // --- the session: CSRF token and ticket pattern, asked once ------------------------------------------
@@ -137,7 +141,7 @@
       }
       list.replaceChildren.apply(list, data.results.map(function (hit, i) {
         var item = el("li", "md-search-result__item"), a = el("a", "md-search-result__link");
-        a.href = hit.url + (hit.anchor ? "#" + hit.anchor : "");
+        a.href = sitePath(hit.url) + (hit.anchor ? "#" + hit.anchor : "");
         a.setAttribute("role", "option");
         a.dataset.id = hit.id;
         a.addEventListener("click", function (e) { e.preventDefault(); choose(i); });
@@ -237,7 +241,7 @@
         var holder = panel.querySelector(".kb-translations");
         doc.translations.forEach(function (t) {
           var a = el("a", null, t.title + " (" + t.lang + ")");
-          a.href = t.url; a.hreflang = t.lang;
+          a.href = sitePath(t.url); a.hreflang = t.lang;
           holder.append(" · ", t.source ? T.source : T.translation, a);
         });
         holder.hidden = !doc.translations.length;
