@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -148,3 +149,23 @@ def test_the_site_is_compressed_and_the_api_and_console_are_not(client: TestClie
     console = client.get("/app/changes", headers=gzip)
     assert console.status_code == 200 and "content-encoding" not in console.headers
     assert client.get("/app/static/console.css", headers=gzip).headers.get("content-encoding") == "gzip"
+
+
+def test_site_files_are_revalidated_and_hashed_bundles_cached(client: TestClient) -> None:
+    login(client, "operator1")
+    page = client.get("/en/kb/red-vpn/vpn-no-conecta/")
+    etag = page.headers["etag"]
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
+    again = client.get("/en/kb/red-vpn/vpn-no-conecta/", headers={"if-none-match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    other = client.get("/en/kb/red-vpn/vpn-no-conecta/", headers={"if-none-match": '"stale"'})
+    assert other.status_code == 200 and other.text == page.text
+    bundles = re.findall(r'src="[./]*(assets/javascripts/bundle\.[0-9a-f]{8}\.min\.js)"', page.text)
+    assert bundles
+    bundle = client.get("/en/" + bundles[0])
+    assert bundle.status_code == 200 and "immutable" in bundle.headers["cache-control"]
+    assert (
+        client.get("/assets/kb/kb.js").headers["cache-control"] == "no-cache"
+    )  # ours has no hash in its name
+    client.cookies.clear()
+    assert client.get("/en/kb/red-vpn/vpn-no-conecta/", headers={"if-none-match": etag}).status_code == 401
