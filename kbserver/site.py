@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -37,11 +38,7 @@ _LenientLoader.add_multi_constructor("", lambda _loader, _suffix, _node: None)
 def alternate_languages(config: Path) -> list[tuple[str, str]]:
     """(folder, language) of each `extra.alternate` entry of a mkdocs.yml that links to a folder below the
     root, such as `{link: /en/, lang: en}`; the root entry is the main build."""
-    try:
-        loaded = yaml.load(config.read_text(encoding="utf-8"), Loader=_LenientLoader)  # a SafeLoader
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"{config.name} cannot be read: {exc}") from exc
-    extra = loaded.get("extra") if isinstance(loaded, dict) else None
+    extra = _read_config(config).get("extra")
     entries = extra.get("alternate") if isinstance(extra, dict) else None
     found = []
     for entry in entries if isinstance(entries, list) else []:
@@ -51,6 +48,62 @@ def alternate_languages(config: Path) -> list[tuple[str, str]]:
         if folder and LANGUAGE_FOLDER.fullmatch(folder) and LANGUAGE_FOLDER.fullmatch(language):
             found.append((folder, language))
     return found
+
+
+def _read_config(config: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.load(config.read_text(encoding="utf-8"), Loader=_LenientLoader)  # a SafeLoader
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContentError(f"{config.name} cannot be read: {exc}") from exc
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _section_title(folder: Path) -> str:
+    """A folder's title in the navigation: its index.md's title (front matter, else its first # heading),
+    else the folder's name."""
+    index = folder / "index.md"
+    text = index.read_text(encoding="utf-8", errors="replace") if index.is_file() else ""
+    lines = text.splitlines()
+    if lines[:1] == ["---"] and "---" in lines[1:]:
+        end = lines.index("---", 1)
+        for line in lines[1:end]:
+            if line.startswith("title:") and line[6:].strip():
+                return line[6:].strip().strip("\"'")
+        lines = lines[end + 1 :]
+    for line in lines:
+        if line.startswith("# ") and line[2:].strip():
+            return line[2:].strip()
+    return folder.name.replace("-", " ").replace("_", " ").capitalize()
+
+
+def _section(folder: Path, prefix: str) -> list[Any]:
+    # MkDocs' own order: the index page first, then pages and folders together by name.
+    items: list[Any] = [prefix + "index.md"] if (folder / "index.md").is_file() else []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            inner = _section(entry, f"{prefix}{entry.name}/")
+            if inner:
+                items.append({_section_title(entry): inner})
+        elif entry.suffix == ".md" and entry.name != "index.md":
+            items.append(prefix + entry.name)
+    return items
+
+
+def add_section_titles(config: Path) -> None:
+    """Give mkdocs.yml a `nav:` that names each folder after its index page ("VPN y red"), not after the
+    folder ("Red vpn") as MkDocs would. Pages keep their own titles and the order MkDocs gives them. A
+    mkdocs.yml with its own `nav:`, or with `exclude_docs:`, is left alone."""
+    loaded = _read_config(config)
+    if "nav" in loaded or "exclude_docs" in loaded:
+        return  # a nav of its own; or excluded files, which a generated nav must not name
+    docs = config.parent / str(loaded.get("docs_dir") or "docs")
+    if not docs.is_dir():
+        return
+    nav = yaml.safe_dump({"nav": _section(docs, "")}, allow_unicode=True, sort_keys=False)
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write("\n# Written by the site build: folders are named after their index pages.\n" + nav)
 
 
 class Site:
@@ -95,6 +148,7 @@ class Site:
                 repo.export(commit, source)
                 if not (source / "overrides").exists() and THEME_OVERRIDES.is_dir():
                     shutil.copytree(THEME_OVERRIDES, source / "overrides")
+                add_section_titles(source / "mkdocs.yml")
                 output = work / "site"
                 self._run_mkdocs(source, output)
                 shutil.rmtree(source)

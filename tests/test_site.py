@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from kbserver.errors import ContentError
 from kbserver.repository import SERVICE_AUTHOR, ContentRepository
-from kbserver.site import Site, alternate_languages
+from kbserver.site import Site, add_section_titles, alternate_languages
 
 
 def _commit(repo: ContentRepository, changes: dict[str, bytes | None]) -> str:
@@ -90,3 +91,39 @@ def test_only_language_folders_are_built(tmp_path) -> None:  # type: ignore[no-u
     config.write_text("extra: [\n")
     with pytest.raises(ContentError, match=r"mkdocs\.yml cannot be read"):
         alternate_languages(config)
+
+
+def test_sections_are_named_after_their_index_pages(content_repo: ContentRepository, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    site = Site(tmp_path / "site")
+    site.build(content_repo, content_repo.resolve("main"))
+    served = site.served_dir()
+    assert served is not None
+    html = (served / "kb" / "red-vpn" / "vpn-no-conecta" / "index.html").read_text()
+    for title in ("VPN y red", "Artículos", "Manual de procedimientos", "Guiones de chat"):
+        assert title in html
+    assert "Red vpn" not in html and "Procedures" not in html
+
+    docs = tmp_path / "source" / "docs"
+    (docs / "a-folder").mkdir(parents=True)
+    (docs / "index.md").write_text("# Inicio\n")
+    (docs / "a-folder" / "index.md").write_text("---\ntitle: 'Con título'\n---\n# Otro\n")
+    (docs / "a-folder" / "page.md").write_text("# Página\n")
+    (docs / "no-index").mkdir()
+    (docs / "no-index" / "z.md").write_text("# Z\n")
+    (docs / "empty").mkdir()
+    config = tmp_path / "source" / "mkdocs.yml"
+    config.write_text("site_name: x\n")
+    add_section_titles(config)
+    assert yaml.safe_load(config.read_text())["nav"] == [
+        "index.md",
+        {"Con título": ["a-folder/index.md", "a-folder/page.md"]},
+        {"No index": ["no-index/z.md"]},
+    ]
+    own = "site_name: x\nnav:\n  - index.md\n"
+    config.write_text(own)
+    add_section_titles(config)  # a nav of the content's own is kept
+    assert config.read_text() == own
+    excluding = "site_name: x\nexclude_docs: |\n  drafts/\n"
+    config.write_text(excluding)
+    add_section_titles(config)  # a generated nav could name an excluded page
+    assert config.read_text() == excluding
