@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from kbserver.content import parse_document
 from kbserver.errors import Conflict, ContentError
 from kbserver.repository import ContentRepository
 from kbserver.settings import PROJECT_ROOT
@@ -59,20 +60,13 @@ def _read_config(config: Path) -> dict[str, Any]:
 
 
 def _section_title(folder: Path) -> str:
-    """A folder's title in the navigation: its index.md's title (front matter, else its first # heading),
+    """A folder's title in the navigation: its index page's title (front matter, else its first # heading),
     else the folder's name."""
     index = folder / "index.md"
-    text = index.read_text(encoding="utf-8", errors="replace") if index.is_file() else ""
-    lines = text.splitlines()
-    if lines[:1] == ["---"] and "---" in lines[1:]:
-        end = lines.index("---", 1)
-        for line in lines[1:end]:
-            if line.startswith("title:") and line[6:].strip():
-                return line[6:].strip().strip("\"'")
-        lines = lines[end + 1 :]
-    for line in lines:
-        if line.startswith("# ") and line[2:].strip():
-            return line[2:].strip()
+    if index.is_file():
+        title = parse_document(str(index), index.read_bytes()).title
+        if title != "index":  # the parser's fallback: the file's name
+            return title
     return folder.name.replace("-", " ").replace("_", " ").capitalize()
 
 

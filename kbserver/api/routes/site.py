@@ -11,10 +11,11 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from kbserver.api.deps import Reader, ServicesDep
 from kbserver.errors import NotFound
+from kbserver.site import LANGUAGE_FOLDER
 
 router = APIRouter(tags=["site"])
 HASHED_ASSET = re.compile(
-    r"^([a-z]{2}(-[a-z]{2})?/)?assets/(javascripts|stylesheets)/[\w.-]+\.[0-9a-f]{8}\.min\.(js|css)$"
+    rf"^({LANGUAGE_FOLDER.pattern}/)?assets/(javascripts|stylesheets)/[\w.-]+\.[0-9a-f]{{8}}\.min\.(js|css)$"
 )
 
 _BUILDING = """<!doctype html><html lang="es"><head><meta charset="utf-8">
