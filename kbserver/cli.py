@@ -72,10 +72,10 @@ def _parser() -> argparse.ArgumentParser:
 
     changes.add_parser(sub, common)
 
-    p = sub.add_parser(
-        "report", parents=[common], help="reports: documents, gaps, stale, kpis, usage, deviations"
-    )
-    p.add_argument("name", choices=["documents", "gaps", "stale", "kpis", "usage", "deviations"])
+    from kbserver.commands.reports import REPORTS
+
+    p = sub.add_parser("report", parents=[common], help="reports: " + ", ".join(REPORTS))
+    p.add_argument("name", choices=REPORTS)
     p.add_argument("--from", dest="since", type=datetime.fromisoformat, help="start (ISO date)")
     p.add_argument("--to", dest="until", type=datetime.fromisoformat, help="end, exclusive (ISO date)")
     output = p.add_mutually_exclusive_group()

@@ -6,10 +6,13 @@ import csv
 import io
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from kbserver.feedback import reports
 from kbserver.services import Services
+
+ReportName = Literal["documents", "gaps", "kpis", "usage", "stale", "deviations"]
+REPORTS: tuple[str, ...] = get_args(ReportName)  # the API, the console and `kb report` offer these
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:

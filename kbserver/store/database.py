@@ -139,7 +139,7 @@ class WriteLock:
         self._thread_lock.release()
 
 
-_LOCKS: dict[str, WriteLock] = {}
+_LOCKS: dict[str, WriteLock] = {}  # by the file's real path, and by each name it was asked for
 _LOCKS_GUARD = threading.Lock()
 _NO_WAIT = threading.local()
 
@@ -149,11 +149,14 @@ def write_lock(engine: sa.Engine) -> WriteLock | None:
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return None
-    path = os.path.realpath(database)
-    with _LOCKS_GUARD:
-        if path not in _LOCKS:
-            _LOCKS[path] = WriteLock(path)
-        return _LOCKS[path]
+    found = _LOCKS.get(database)  # every vote asks twice: no path resolving on the way
+    if found is None:
+        path = os.path.realpath(database)  # one lock per file, however the URL names it
+        with _LOCKS_GUARD:
+            if path not in _LOCKS:
+                _LOCKS[path] = WriteLock(path)
+            found = _LOCKS[database] = _LOCKS[path]
+    return found
 
 
 @contextmanager

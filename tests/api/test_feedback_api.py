@@ -138,6 +138,7 @@ def test_deviation_approved_and_rejected(client: TestClient) -> None:
     assert report == [
         {"script_id": "SCR-0001", "step": step, "total": 2, "approved": 1, "rejected": 1, "pending": 0}
     ]
+    assert client.get("/api/reports/deviations", params={"to": "2020-01-01"}).json() == []
 
 
 def test_reports_need_a_lead_or_approver_and_the_cli_prints_csv(
@@ -186,6 +187,11 @@ def test_reports_need_a_lead_or_approver_and_the_cli_prints_csv(
         }
     ]
     assert client.get("/api/reports/kpis").json()[0]["tickets"] == 1
+    [week] = client.get("/api/reports/usage").json()
+    assert (week["votes"], week["helpful_rate"]) == (1, 1.0)
+    assert client.get("/api/reports/usage", params={"to": "2020-01-01"}).json() == []
+    unknown = client.get("/api/reports/nope")
+    assert unknown.status_code == 422 and "deviations" in str(unknown.json()["error"])
     settings = app_services.settings
     args = [
         "--repo",

@@ -10,8 +10,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from kbserver.api.deps import LeadUser, ReportReader, ServicesDep
 from kbserver.api.routes.console import render
+from kbserver.commands.reports import REPORTS, report
 from kbserver.commands.reports import render as render_rows
-from kbserver.commands.reports import report
 from kbserver.console.charts import bars, chart_height
 from kbserver.errors import InvalidInput
 from kbserver.feedback.flags import FlagState
@@ -19,7 +19,6 @@ from kbserver.feedback.flags import FlagState
 router = APIRouter(prefix="/app", tags=["console"], include_in_schema=False)
 Since = Annotated[date | None, Query(alias="from")]
 Until = Annotated[date | None, Query(alias="to")]
-REPORTS = ("documents", "gaps", "kpis", "usage", "stale", "deviations")
 
 
 @router.get("/queues")

@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field, model_validator
 from kbserver.api.deps import (
     CurrentUser,
     LeadUser,
-    ReportReader,
     ServicesDep,
     doc_id_path,
 )
@@ -201,9 +200,3 @@ def review_deviation(
 ) -> dict[str, Any]:
     """An L2 lead approves or rejects a deviation, with a comment."""
     return _with_link(services, services.deviations.review(deviation_id, body.approve, lead.id, body.comment))
-
-
-@router.get("/reports/deviations", tags=["reports"])
-def deviation_report(_reader: ReportReader, services: ServicesDep) -> list[dict[str, Any]]:
-    """How often each script step is deviated from, and how those deviations were judged."""
-    return services.deviations.report()

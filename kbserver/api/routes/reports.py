@@ -5,41 +5,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from kbserver.api.deps import ReportReader, ServicesDep
-from kbserver.commands.reports import report
+from kbserver.commands.reports import ReportName, report
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 Since = Annotated[datetime | None, Query(alias="from", description="start of the range (ISO date or time)")]
 Until = Annotated[datetime | None, Query(alias="to", description="end of the range, exclusive")]
 
 
-@router.get("/documents")
-def documents(
-    _reader: ReportReader, services: ServicesDep, since: Since = None, until: Until = None
+@router.get("/{name}")
+def get_report(
+    name: Annotated[ReportName, Path(description="which report")],
+    _reader: ReportReader,
+    services: ServicesDep,
+    since: Since = None,
+    until: Until = None,
 ) -> list[dict[str, Any]]:
-    """Per document: uses, helpful rates, first-contact and escalation rates, open flags, owner."""
-    return report(services, "documents", since, until)
+    """One report, computed in the database (the same rows as `kb report NAME --json`):
 
-
-@router.get("/gaps")
-def gaps(
-    _reader: ReportReader, services: ServicesDep, since: Since = None, until: Until = None
-) -> list[dict[str, Any]]:
-    """The most frequent searches that found nothing."""
-    return report(services, "gaps", since, until)
-
-
-@router.get("/kpis")
-def kpis(
-    _reader: ReportReader, services: ServicesDep, since: Since = None, until: Until = None
-) -> list[dict[str, Any]]:
-    """Per week: link rate, first-contact resolution and escalation rate."""
-    return report(services, "kpis", since, until)
-
-
-@router.get("/stale")
-def stale(_reader: ReportReader, services: ServicesDep) -> list[dict[str, Any]]:
-    """Overdue reviews and translations behind their source, by owner."""
-    return report(services, "stale", None, None)
+    - `documents`: per document, uses, helpful rates (overall and since the last change), first-contact
+      resolution and escalation rates, open flags, owner and last change;
+    - `gaps`: searches that found nothing, and searches whose results nobody opened or linked;
+    - `kpis`: per week, link rate, first-contact resolution and escalation rate;
+    - `usage`: per week, feedback given and the share that helped;
+    - `stale`: overdue reviews and translations behind their source, by owner (no range);
+    - `deviations`: how often each script step is deviated from, and how those deviations were judged.
+    """
+    return report(services, name, since, until)
