@@ -74,5 +74,6 @@ def on_env(env: Any, config: Any, files: Any, **_kwargs: Any) -> Any:
     """Sanitise every page's HTML with the same sanitiser as the previews and the API."""
     for file in files.documentation_pages():
         if file.page is not None and file.page.content is not None:
-            file.page.content = sanitize_html(file.page.content)
+            # The body in its own element: it is exactly what a change request's preview shows.
+            file.page.content = f'<div class="kb-body">{sanitize_html(file.page.content)}</div>'
     return env

@@ -85,7 +85,10 @@ def test_only_language_folders_are_built() -> None:
         "    - {name: English, link: /en/, lang: en}\n"
     )
     assert config.alternate_languages() == [("en", "en")]
-    for bad in ("{name: Other, link: 'https://example.com/', lang: fr}", "{name: Up, link: /../x/, lang: xx}"):
+    for bad in (
+        "{name: Other, link: 'https://example.com/', lang: fr}",
+        "{name: Up, link: /../x/, lang: xx}",
+    ):
         refused = read_site_config(f"extra:\n  alternate:\n    - {bad}\n")
         assert refused.alternate_languages() == []
         assert [f.rule for f in refused.findings] == ["site-config"]
