@@ -105,13 +105,13 @@ class ContentRepository:
             raise Conflict(f"{path} already exists and is not empty")
         if not (source / "docs").is_dir():
             raise NotFound(f"{source} has no docs/ folder to seed the content from")
-        git.Repo.init(path, bare=True, initial_branch=branch).close()
-        repo = cls(path)
         files: dict[str, bytes | None] = {}
-        for file in _seed_files(source):
+        for file in _seed_files(source):  # before anything is created: a refused link leaves nothing behind
             rel = file.relative_to(source).as_posix()
             if "__pycache__" not in rel:
                 files[rel] = file.read_bytes()
+        git.Repo.init(path, bare=True, initial_branch=branch).close()
+        repo = cls(path)
         repo.commit_files(branch, files, "Seed the knowledge base", SERVICE_AUTHOR, expected_head=None)
         return repo
 
