@@ -8,6 +8,7 @@ ignores them, whatever reached the branch.
 
 from __future__ import annotations
 
+import copy
 import html
 import logging
 import re
@@ -247,7 +248,7 @@ def build_config(
         "extra": {"alternate": content.values.get("extra", {}).get("alternate", [])},
         "plugins": [{"search": {"lang": ["es", "en"]}}, "tags"],
         "hooks": [str(HOOKS)],
-        "markdown_extensions": MARKDOWN_EXTENSIONS,
+        "markdown_extensions": copy.deepcopy(MARKDOWN_EXTENSIONS),
         "nav": content.values.get("nav", nav),
         "validation": {
             "nav": {"omitted_files": "warn", "not_found": "warn"},

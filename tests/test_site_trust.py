@@ -12,13 +12,15 @@ from fastapi.testclient import TestClient
 
 from kbserver.api.app import create_app
 from kbserver.cli import main
-from kbserver.content import render_html
+from kbserver.content import parse_document, render_html
 from kbserver.errors import ContentError
 from kbserver.repository import SERVICE_AUTHOR, ContentRepository
 from kbserver.services import Services
 from kbserver.site import Site
 from tests.api.conftest import login
 from tests.xss_corpus import PAYLOAD_COUNT, STATIC_FILES, corpus_files, dangers, hook_code
+
+ARTICLE = "---\nid: KB-0600\ntitle: Extra\nlang: es\nowner: a\naudience: [L1]\nreview_by: 2030-01-01\n---\n\n"
 
 
 def _commit(repo: ContentRepository, changes: dict[str, bytes | None]) -> str:
@@ -120,18 +122,31 @@ def test_only_images_pdfs_and_downloads_are_served_from_content(corpus_site: tup
 
 def test_the_preview_renders_exactly_the_published_body(services: Services) -> None:
     commit = services.main_commit() or ""
+    paths = services.repository.paths(commit)
+    table = "| a | b |\n|:--|--:|\n| 1 | 2 |\n\n!!! warning\n    Aviso {: .x onclick=alert(1) }\n"
+    extra = ARTICLE + table + "\n[VPN](../red-vpn/vpn-lenta.md#pasos)\n"
+    commit = _commit(services.repository, {"docs/kb/cuentas/extra.md": extra.encode()})
+    paths = services.repository.paths(commit)
+    documents = [
+        "docs/kb/cuentas/extra.md",
+        "docs/kb/red-vpn/vpn-lenta.md",
+        "docs/scripts/apertura-verificacion.md",
+    ]
+    # Rendered before the build: the previews' renderer must not change what the build is given.
+    previews = {}
+    for path in [*documents, "docs/index.md"]:
+        doc = parse_document(path, services.repository.read(commit, path) or b"")
+        previews[doc.url] = render_html(doc.body, path, paths)
     services.site.build(services.repository, commit)
     served = services.site.served_dir()
     assert served is not None
-    paths = services.repository.paths(commit)
-    for path in ("docs/kb/red-vpn/vpn-lenta.md", "docs/scripts/apertura-verificacion.md", "docs/index.md"):
-        from kbserver.content import parse_document
-
-        doc = parse_document(path, services.repository.read(commit, path) or b"")
-        page = (served / doc.url.lstrip("/") / "index.html").read_text()
+    for url, preview in previews.items():
+        page = (served / url.lstrip("/") / "index.html").read_text()
         published = re.search(r'<div class="kb-body">(.*?)</div>\s*(<form|<details|</article>)', page, re.S)
         assert published is not None
-        assert render_html(doc.body, path, paths) == published.group(1)
+        assert preview == published.group(1)
+    extra = previews["/kb/cuentas/extra/"]
+    assert 'align="right"' in extra and 'class="admonition warning"' in extra and dangers(extra) == []
 
 
 def _commit_symlink(repo: ContentRepository, tmp_path: Path, path: str, target: str) -> str:

@@ -7,6 +7,7 @@ so a change request's preview shows what operators will get.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Iterable
 from typing import Any
@@ -69,7 +70,7 @@ def _config() -> Any:
             "docs_dir": str(PROJECT_ROOT / "overrides"),
             "site_dir": str(PROJECT_ROOT / "site"),
             "use_directory_urls": True,
-            "markdown_extensions": MARKDOWN_EXTENSIONS,
+            "markdown_extensions": copy.deepcopy(MARKDOWN_EXTENSIONS),  # MkDocs empties the dicts it reads
             # The site's link rewriting; a broken link in a draft is lint's to report, not the log's.
             "validation": {
                 "links": dict.fromkeys(("not_found", "absolute_links", "unrecognized_links"), "ignore")
