@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,6 +40,17 @@ ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
 }
 URL_SCHEMES = {"http", "https", "mailto", "tel"}  # and relative URLs: never javascript:, data:, vbscript:
+_URL_NOISE = re.compile(r"[\x00-\x20\x7f]")  # browsers drop tabs and newlines inside a URL
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
+
+
+def _url_filter(_tag: str, attribute: str, value: str) -> str | None:
+    # The sanitiser takes "java\tscript:" for a relative URL; a browser reads it as javascript:.
+    if attribute in ("href", "src"):
+        scheme = _SCHEME.match(_URL_NOISE.sub("", value).lower())
+        if scheme and scheme.group(1) not in URL_SCHEMES:
+            return None
+    return value
 
 
 def sanitize_html(html: str) -> str:
@@ -50,6 +62,7 @@ def sanitize_html(html: str) -> str:
             clean_content_tags={"script", "style"},
             attributes=ALLOWED_ATTRIBUTES,
             url_schemes=URL_SCHEMES,
+            attribute_filter=_url_filter,
             link_rel=None,
             strip_comments=True,
         )
