@@ -35,7 +35,9 @@ def change_diff(repo: ContentRepository, change: ChangeRequest, main: str) -> li
                 for k in sorted(set(before) | set(after))
                 if before.get(k) != after.get(k)
             ]
-            entry["html"] = render_html(after_doc.body) if after_doc else None
+            entry["html"] = (
+                render_html(after_doc.body, path, repo.paths(change.head_commit)) if after_doc else None
+            )
         files.append(entry)
     return files
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import git
 from gitdb.base import IStream
 
-from kbserver.errors import Conflict, NotFound, RepositoryError
+from kbserver.errors import Conflict, InvalidInput, NotFound, RepositoryError
 
 
 class MergeConflict(Conflict):
@@ -27,7 +27,8 @@ class MergeConflict(Conflict):
     code = "merge_conflict"
 
 
-SEED_PATHS = ("docs", "mkdocs.yml", "overrides", "approvals.yml", "synonyms.txt")
+# No overrides/: the site's theme customisation is the service's own, never content.
+SEED_PATHS = ("docs", "mkdocs.yml", "approvals.yml", "synonyms.txt")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,26 @@ class CommitInfo:
 SERVICE_AUTHOR = Author("KB service", "kb@localhost")
 
 
+def _seed_files(source: Path) -> list[Path]:
+    """The files of SEED_PATHS below source; a symbolic link that leaves source is refused, never followed."""
+    root = source.resolve()
+    found = []
+    for name in SEED_PATHS:
+        top = source / name
+        if not top.exists() and not top.is_symlink():
+            continue
+        entries = [top] if not top.is_dir() or top.is_symlink() else sorted(top.rglob("*"))
+        for entry in entries:
+            if entry.is_symlink() and not entry.resolve().is_relative_to(root):
+                raise InvalidInput(
+                    f"{entry} is a symbolic link out of {source}: the content is never read through it",
+                    {"path": entry.relative_to(source).as_posix()},
+                )
+            if entry.is_file():
+                found.append(entry)
+    return found
+
+
 class ContentRepository:
     """A bare git repository of content, addressed by path."""
 
@@ -84,18 +105,23 @@ class ContentRepository:
             raise Conflict(f"{path} already exists and is not empty")
         if not (source / "docs").is_dir():
             raise NotFound(f"{source} has no docs/ folder to seed the content from")
+        files: dict[str, bytes | None] = {}
+        for file in _seed_files(source):  # before anything is created: a refused link leaves nothing behind
+            rel = file.relative_to(source).as_posix()
+            if "__pycache__" not in rel:
+                files[rel] = file.read_bytes()
         git.Repo.init(path, bare=True, initial_branch=branch).close()
         repo = cls(path)
-        files: dict[str, bytes | None] = {}
-        for name in SEED_PATHS:
-            top = source / name
-            candidates = [top] if top.is_file() else sorted(p for p in top.rglob("*") if p.is_file())
-            for file in candidates:
-                rel = file.relative_to(source).as_posix()
-                if "__pycache__" not in rel:
-                    files[rel] = file.read_bytes()
         repo.commit_files(branch, files, "Seed the knowledge base", SERVICE_AUTHOR, expected_head=None)
         return repo
+
+    def symlinks(self, commit: str, prefix: str = "docs/") -> list[str]:
+        """Paths below prefix that are symbolic links at a commit (git mode 120000)."""
+        with self._repo() as repo:
+            out = str(
+                repo.git.ls_tree("-r", commit, "--", prefix) if prefix else repo.git.ls_tree("-r", commit)
+            )
+        return [line.split("\t", 1)[1] for line in out.splitlines() if line.startswith("120000 ")]
 
     def resolve(self, ref: str) -> str:
         """The commit sha a branch name or revision points at."""

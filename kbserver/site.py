@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import fcntl
+import html
 import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,54 +19,24 @@ from typing import Any
 import yaml
 
 from kbserver.content import parse_document
+from kbserver.content.assets import asset_problem
 from kbserver.errors import Conflict, ContentError
 from kbserver.repository import ContentRepository
-from kbserver.settings import PROJECT_ROOT
+from kbserver.siteconfig import CONFIG_FILE, LANGUAGE, build_config, log_refusals, read_site_config
 
 log = logging.getLogger(__name__)
-THEME_OVERRIDES = PROJECT_ROOT / "overrides"
 KEEP_BUILDS = 2
-LANGUAGE_FOLDER = re.compile(r"[a-z]{2}(-[a-z]{2})?")  # /en/, /pt-br/: nothing else becomes a folder
-
-
-class _LenientLoader(yaml.SafeLoader):
-    """Reads mkdocs.yml without running its tags (!!python/name:, !ENV): they become None."""
-
-
-_LenientLoader.add_multi_constructor("", lambda _loader, _suffix, _node: None)
-
-
-def alternate_languages(config: Path) -> list[tuple[str, str]]:
-    """(folder, language) of each `extra.alternate` entry of a mkdocs.yml that links to a folder below the
-    root, such as `{link: /en/, lang: en}`; the root entry is the main build."""
-    extra = _read_config(config).get("extra")
-    entries = extra.get("alternate") if isinstance(extra, dict) else None
-    found = []
-    for entry in entries if isinstance(entries, list) else []:
-        link = str(entry.get("link", "")) if isinstance(entry, dict) else ""
-        language = str(entry.get("lang", "")) if isinstance(entry, dict) else ""
-        folder = link.strip("/")
-        if folder and LANGUAGE_FOLDER.fullmatch(folder) and LANGUAGE_FOLDER.fullmatch(language):
-            found.append((folder, language))
-    return found
-
-
-def _read_config(config: Path) -> dict[str, Any]:
-    try:
-        loaded = yaml.load(config.read_text(encoding="utf-8"), Loader=_LenientLoader)  # a SafeLoader
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"{config.name} cannot be read: {exc}") from exc
-    return loaded if isinstance(loaded, dict) else {}
+LANGUAGE_FOLDER = LANGUAGE  # /en/, /pt-br/: nothing else becomes a folder
 
 
 def _section_title(folder: Path) -> str:
-    """A folder's title in the navigation: its index page's title (front matter, else its first # heading),
-    else the folder's name."""
+    """A folder's title in the navigation, HTML-escaped: its index page's title (front matter, else its
+    first # heading), else the folder's name."""
     index = folder / "index.md"
     if index.is_file():
         title = parse_document(str(index), index.read_bytes()).title
         if title != "index":  # the parser's fallback: the file's name
-            return title
+            return html.escape(title)
     return folder.name.replace("-", " ").replace("_", " ").capitalize()
 
 
@@ -85,19 +55,21 @@ def _section(folder: Path, prefix: str) -> list[Any]:
     return items
 
 
-def add_section_titles(config: Path) -> None:
-    """Give mkdocs.yml a `nav:` that names each folder after its index page ("VPN y red"), not after the
-    folder ("Red vpn") as MkDocs would. Pages keep their own titles and the order MkDocs gives them. A
-    mkdocs.yml with its own `nav:`, or with `exclude_docs:`, is left alone."""
-    loaded = _read_config(config)
-    if "nav" in loaded or "exclude_docs" in loaded:
-        return  # a nav of its own; or excluded files, which a generated nav must not name
-    docs = config.parent / str(loaded.get("docs_dir") or "docs")
-    if not docs.is_dir():
-        return
-    nav = yaml.safe_dump({"nav": _section(docs, "")}, allow_unicode=True, sort_keys=False)
-    with config.open("a", encoding="utf-8") as handle:
-        handle.write("\n# Written by the site build: folders are named after their index pages.\n" + nav)
+def section_nav(docs: Path) -> list[Any]:
+    """A `nav:` that names each folder after its index page ("VPN y red"), not after the folder ("Red vpn")
+    as MkDocs would. Pages keep their own titles and the order MkDocs gives them."""
+    return _section(docs, "") if docs.is_dir() else []
+
+
+def drop_unpublished(docs: Path) -> list[str]:
+    """Remove from an exported docs/ every file the site does not publish (scripts, HTML, SVG...)."""
+    dropped = []
+    for file in sorted(p for p in docs.rglob("*") if p.is_file()):
+        rel = file.relative_to(docs.parent).as_posix()
+        if asset_problem(rel):
+            file.unlink()
+            dropped.append(rel)
+    return dropped
 
 
 class Site:
@@ -139,12 +111,9 @@ class Site:
             work = Path(tempfile.mkdtemp(prefix=".build-", dir=self.builds))
             try:
                 source = work / "source"
-                repo.export(commit, source)
-                if not (source / "overrides").exists() and THEME_OVERRIDES.is_dir():
-                    shutil.copytree(THEME_OVERRIDES, source / "overrides")
-                add_section_titles(source / "mkdocs.yml")
+                self._export(repo, commit, source)
                 output = work / "site"
-                self._run_mkdocs(source, output)
+                self._run_mkdocs(work, source, output)
                 shutil.rmtree(source)
                 (work / "COMMIT").write_text(commit + "\n")
                 final = self.builds / f"{commit[:12]}-{time.time_ns()}"
@@ -160,21 +129,41 @@ class Site:
             log.info("site: built %s in %.1f s", commit[:12], time.monotonic() - started)
             return final
 
-    def _run_mkdocs(self, source: Path, output: Path) -> None:
-        self._mkdocs(source, source / "mkdocs.yml", output)
-        for folder, language in alternate_languages(source / "mkdocs.yml"):
-            # The same content again, with the theme's words in another language, e.g. /en/.
-            config = source / f"mkdocs.{folder}.yml"
-            config.write_text(f"INHERIT: mkdocs.yml\ntheme:\n  language: {language}\n")
-            self._mkdocs(source, config, output / folder)
+    @staticmethod
+    def _export(repo: ContentRepository, commit: str, source: Path) -> None:
+        links = repo.symlinks(commit, prefix="")
+        if links:  # a link could point anywhere on the server; lint refuses them, so this is a bypass
+            raise ContentError(
+                f"the content of {commit[:12]} has symbolic links, which are never published: "
+                + ", ".join(links),
+                {"paths": links},
+            )
+        repo.export(commit, source)
+        for path in drop_unpublished(source / "docs"):
+            log.warning(
+                "site: %s is not published: the site serves only pages, images, PDFs and downloads", path
+            )
+
+    def _run_mkdocs(self, work: Path, source: Path, output: Path) -> None:
+        own = source / CONFIG_FILE
+        content = read_site_config(own.read_text(encoding="utf-8", errors="replace") if own.is_file() else "")
+        log_refusals(content)
+        nav = section_nav(source / "docs")
+        builds = [("", None), *content.alternate_languages()]  # the same content again for /en/...
+        for folder, language in builds:
+            config = work / f"mkdocs{'.' + folder if folder else ''}.yml"
+            settings = build_config(content, source / "docs", nav, language)
+            config.write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
+            self._mkdocs(work, config, output / folder if folder else output)
 
     @staticmethod
-    def _mkdocs(source: Path, config: Path, output: Path) -> None:
-        # No --quiet: MkDocs counts --strict warnings only when they are logged.
-        command = [sys.executable, "-m", "mkdocs", "build", "--strict"]
+    def _mkdocs(work: Path, config: Path, output: Path) -> None:
+        # No --quiet: MkDocs counts --strict warnings only when they are logged. The child dies with this
+        # process (kbserver/sitebuild.py), so stopping the service never leaves a build running.
+        command = [sys.executable, "-m", "kbserver.sitebuild", str(os.getpid()), "build", "--strict"]
         command += ["-f", str(config), "-d", str(output)]
         env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-        result = subprocess.run(command, capture_output=True, text=True, cwd=source, env=env, check=False)
+        result = subprocess.run(command, capture_output=True, text=True, cwd=work, env=env, check=False)
         if result.returncode != 0:
             lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
             raise ContentError("the site build failed", {"output": lines[-30:]})

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-import yaml
 
 from kbserver.errors import ContentError
 from kbserver.repository import SERVICE_AUTHOR, ContentRepository
-from kbserver.site import Site, add_section_titles, alternate_languages
+from kbserver.site import Site, section_nav
+from kbserver.siteconfig import read_site_config
 
 
 def _commit(repo: ContentRepository, changes: dict[str, bytes | None]) -> str:
@@ -74,9 +74,8 @@ def test_the_site_is_also_built_in_english_below_en(content_repo: ContentReposit
     assert not (served / "en" / "en").exists()
 
 
-def test_only_language_folders_are_built(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    config = tmp_path / "mkdocs.yml"
-    config.write_text(
+def test_only_language_folders_are_built() -> None:
+    config = read_site_config(
         "markdown_extensions:\n"
         "  - pymdownx.emoji:\n"
         "      emoji_index: !!python/name:material.extensions.emoji.twemoji\n"  # a tag that runs code
@@ -84,13 +83,17 @@ def test_only_language_folders_are_built(tmp_path) -> None:  # type: ignore[no-u
         "  alternate:\n"
         "    - {name: Español, link: /, lang: es}\n"
         "    - {name: English, link: /en/, lang: en}\n"
-        "    - {name: Other, link: https://example.com/, lang: fr}\n"
-        "    - {name: Up, link: /../x/, lang: xx}\n"
     )
-    assert alternate_languages(config) == [("en", "en")]
-    config.write_text("extra: [\n")
-    with pytest.raises(ContentError, match=r"mkdocs\.yml cannot be read"):
-        alternate_languages(config)
+    assert config.alternate_languages() == [("en", "en")]
+    for bad in (
+        "{name: Other, link: 'https://example.com/', lang: fr}",
+        "{name: Up, link: /../x/, lang: xx}",
+    ):
+        refused = read_site_config(f"extra:\n  alternate:\n    - {bad}\n")
+        assert refused.alternate_languages() == []
+        assert [f.rule for f in refused.findings] == ["site-config"]
+    broken = read_site_config("extra: [\n")
+    assert broken.findings and "invalid YAML" in broken.findings[0].message
 
 
 def test_sections_are_named_after_their_index_pages(content_repo: ContentRepository, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -106,24 +109,13 @@ def test_sections_are_named_after_their_index_pages(content_repo: ContentReposit
     docs = tmp_path / "source" / "docs"
     (docs / "a-folder").mkdir(parents=True)
     (docs / "index.md").write_text("# Inicio\n")
-    (docs / "a-folder" / "index.md").write_text("---\ntitle: 'Con título'\n---\n# Otro\n")
+    (docs / "a-folder" / "index.md").write_text("---\ntitle: 'Con título <b>'\n---\n# Otro\n")
     (docs / "a-folder" / "page.md").write_text("# Página\n")
     (docs / "no-index").mkdir()
     (docs / "no-index" / "z.md").write_text("# Z\n")
     (docs / "empty").mkdir()
-    config = tmp_path / "source" / "mkdocs.yml"
-    config.write_text("site_name: x\n")
-    add_section_titles(config)
-    assert yaml.safe_load(config.read_text())["nav"] == [
+    assert section_nav(docs) == [
         "index.md",
-        {"Con título": ["a-folder/index.md", "a-folder/page.md"]},
+        {"Con título &lt;b&gt;": ["a-folder/index.md", "a-folder/page.md"]},  # titles are HTML-escaped
         {"No index": ["no-index/z.md"]},
     ]
-    own = "site_name: x\nnav:\n  - index.md\n"
-    config.write_text(own)
-    add_section_titles(config)  # a nav of the content's own is kept
-    assert config.read_text() == own
-    excluding = "site_name: x\nexclude_docs: |\n  drafts/\n"
-    config.write_text(excluding)
-    add_section_titles(config)  # a generated nav could name an excluded page
-    assert config.read_text() == excluding

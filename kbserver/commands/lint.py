@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
 from kbserver.content import Corpus, Finding, lint_corpus, parse_document
+from kbserver.content.assets import asset_problem
 from kbserver.errors import KBError, NotFound
 from kbserver.repository import ContentRepository
+from kbserver.siteconfig import CONFIG_FILE, read_site_config
 
 # Per repository: the last commit scanned and the ids of the documents deleted in its history. History only
 # grows, so the next scan starts from there (a submit after a merge reads a few commits, not all of them).
@@ -43,24 +46,60 @@ def _history_checks(repo: ContentRepository, ref: str) -> tuple[dict[str, str], 
     return former, is_stale
 
 
+def file_findings(paths: Iterable[str], symlinks: Iterable[str], site_config: str | None) -> list[Finding]:
+    """Findings on the content's files themselves: links, types the site does not publish, mkdocs.yml."""
+    links = set(symlinks)
+    findings = [
+        Finding(path, 1, "symlink", "symbolic links are not allowed in content: commit the file itself")
+        for path in sorted(links)
+    ]
+    for path in sorted(set(paths) - links):
+        problem = asset_problem(path) if path.startswith("docs/") else None
+        if problem:
+            findings.append(Finding(path, 1, "asset-type", problem))
+    if site_config is not None:
+        findings.extend(read_site_config(site_config, CONFIG_FILE).findings)
+    return findings
+
+
 def lint_directory(root: Path, today: date | None = None) -> list[Finding]:
-    """Lint root/docs; history checks run too when root is a git checkout."""
+    """Lint root/docs and root/mkdocs.yml; history checks run too when root is a git checkout."""
     if not (root / "docs").is_dir():
         raise NotFound(f"{root} has no docs/ folder")
-    corpus = Corpus.from_directory(root)
+    entries = sorted((root / "docs").rglob("*"))
+    links = [p.relative_to(root).as_posix() for p in entries if p.is_symlink()]
+    files = [p for p in entries if p.is_file() and not p.is_symlink()]  # a link is never read through
+    corpus = Corpus.from_files((p.relative_to(root).as_posix(), p.read_bytes()) for p in files)
     former: dict[str, str] = {}
     is_stale = None
     if (root / ".git").exists():
         former, is_stale = _history_checks(ContentRepository(root), "HEAD")
-    return lint_corpus(corpus, today or date.today(), former, is_stale)  # type: ignore[arg-type]
+    config = root / CONFIG_FILE
+    if config.is_symlink():
+        links.append(CONFIG_FILE)
+    text = config.read_text("utf-8", "replace") if config.is_file() and not config.is_symlink() else None
+    found = lint_corpus(corpus, today or date.today(), former, is_stale)  # type: ignore[arg-type]
+    return _sorted(found + file_findings(corpus.files, links, text))
 
 
 def lint_commit(repo: ContentRepository, ref: str, today: date | None = None) -> list[Finding]:
     """Lint the content at a branch or commit of the content repository."""
     commit = repo.resolve(ref)
-    corpus = Corpus.from_files(repo.files(commit))
+    links = repo.symlinks(commit, prefix="")
+    corpus = Corpus.from_files((p, c) for p, c in repo.files(commit) if p not in links)
+    corpus.files.update(p for p in links if p.startswith("docs/"))
     former, is_stale = _history_checks(repo, commit)
-    return lint_corpus(corpus, today or date.today(), former, is_stale)  # type: ignore[arg-type]
+    found = lint_corpus(corpus, today or date.today(), former, is_stale)  # type: ignore[arg-type]
+    return _sorted(found + file_findings(corpus.files, links, _site_config(repo, commit, links)))
+
+
+def _site_config(repo: ContentRepository, commit: str, links: list[str]) -> str | None:
+    data = None if CONFIG_FILE in links else repo.read(commit, CONFIG_FILE)
+    return data.decode("utf-8", "replace") if data is not None else None
+
+
+def _sorted(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.path, f.line, f.rule))
 
 
 def lint_change(repo: ContentRepository, base: str, head: str, today: date | None = None) -> list[Finding]:
@@ -69,12 +108,14 @@ def lint_change(repo: ContentRepository, base: str, head: str, today: date | Non
     Only the changed documents, the documents they link to and their translation sources are parsed; the ids
     of every other document come from one `git grep` over the commit.
     """
-    changed = {p for p in repo.changed_files(base, head) if p.startswith("docs/")}
+    every_change = set(repo.changed_files(base, head))
+    changed = {p for p in every_change if p.startswith("docs/")}
     all_paths = set(repo.paths(head))
+    links = repo.symlinks(head, prefix="")
     id_paths: dict[str, list[str]] = {}
     for path, line in repo.grep_first(head, r"^id:[[:space:]]").items():
         id_paths.setdefault(line.split(":", 1)[1].strip().strip("'\""), []).append(path)
-    wanted = {p for p in changed if p.endswith(".md") and p in all_paths}
+    wanted = {p for p in changed if p.endswith(".md") and p in all_paths and p not in links}
     documents = {p: parse_document(p, repo.read(head, p) or b"") for p in wanted}
     for doc in list(documents.values()):
         related = {
@@ -89,7 +130,9 @@ def lint_change(repo: ContentRepository, base: str, head: str, today: date | Non
     corpus = Corpus(documents=documents, files=all_paths)
     former, is_stale = _history_checks(repo, head)
     findings = lint_corpus(corpus, today or date.today(), former, is_stale, id_paths)  # type: ignore[arg-type]
-    return [f for f in findings if f.path in wanted]
+    config = _site_config(repo, head, links) if CONFIG_FILE in every_change else None
+    files = file_findings(every_change & (all_paths | set(links)), set(links) & every_change, config)
+    return _sorted([f for f in findings if f.path in wanted] + files)
 
 
 def stale_by_owner(repo: ContentRepository, ref: str) -> list[dict[str, object]]:

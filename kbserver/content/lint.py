@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -33,6 +34,7 @@ def lint_corpus(
         findings.extend(doc.findings)
         findings.extend(_check_id(doc, ids, former_ids or {}))
         findings.extend(_check_links(doc, corpus))
+        findings.extend(_check_schemes(doc))
         if isinstance(doc.meta, ScriptMeta):
             findings.extend(_check_script(doc, doc.meta))
         findings.extend(_check_translation(doc, ids, corpus, is_stale))
@@ -98,6 +100,27 @@ def _check_links(doc: Document, corpus: Corpus) -> list[Finding]:
                     doc.path, link.line, "broken-anchor", f"{target or 'this page'} has no heading #{anchor}"
                 )
             )
+    return out
+
+
+# Where a link or image destination starts: [text](url, a reference definition [ref]: url, an autolink <url>,
+# and attr_list's href=/src=. Content is checked as written; the renderer neutralises whatever gets through.
+_DESTINATION = re.compile(
+    r"""(?:\]\(\s*<?|^\s{0,3}\[[^\]]+\]:\s*<?|<|\b(?:href|src)\s*=\s*["']?)([^\s)>"']+)""", re.IGNORECASE
+)
+_CONTROL = re.compile(r"[\x00-\x20\x7f]+")
+UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:")
+
+
+def _check_schemes(doc: Document) -> list[Finding]:
+    out = []
+    for number, text in enumerate(doc.body.splitlines(), start=doc.body_line):
+        for match in _DESTINATION.finditer(text):
+            target = _CONTROL.sub("", html.unescape(match.group(1))).lower()
+            scheme = next((s for s in UNSAFE_SCHEMES if target.startswith(s)), None)
+            if scheme:
+                message = f"link to a {scheme} URL: only http(s), mailto, tel and relative links are allowed"
+                out.append(Finding(doc.path, number, "unsafe-url", message))
     return out
 
 

@@ -53,7 +53,9 @@ def test_same_document_from_disk_and_from_git(content_repo: ContentRepository) -
 
 
 def test_raw_html_is_escaped_and_script_links_dropped() -> None:
-    html = render_html("<script>alert(1)</script>\n\n[x](javascript:alert(1)) <img src=x onerror=alert(1)>\n")
+    html = render_html(
+        "<script>alert(1)</script>\n\n[x](javascript:alert(1)) <img src=x onerror=alert(1)>\n", "docs/kb/a.md"
+    )
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
     assert 'href="javascript:' not in html
@@ -61,6 +63,6 @@ def test_raw_html_is_escaped_and_script_links_dropped() -> None:
 
 
 def test_heading_anchors_match_the_site() -> None:
-    html = render_html("## Configuración de la VPN\n\n## Configuración de la VPN\n")
+    html = render_html("## Configuración de la VPN\n\n## Configuración de la VPN\n", "docs/kb/a.md")
     assert 'id="configuracion-de-la-vpn"' in html
     assert 'id="configuracion-de-la-vpn_1"' in html

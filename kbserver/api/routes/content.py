@@ -36,5 +36,5 @@ def check(draft: Draft, _user: CurrentUser, services: ServicesDep) -> dict[str, 
         "findings": [f.as_json() for f in findings],
         "errors": sum(f.severity == "error" for f in findings),
         "title": doc.title,
-        "html": render_html(doc.body),
+        "html": render_html(doc.body, draft.path, corpus.files),
     }

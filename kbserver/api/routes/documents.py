@@ -60,7 +60,7 @@ async def get_document(
         "url": stored["url"],
         "commit": commit,
         "meta": meta,
-        "html": render_html(doc.body),
+        "html": render_html(doc.body, stored["path"], services.repository.paths(commit)),
         "markdown": source.decode("utf-8", errors="replace"),
         "last_change": (
             {"commit": last[0].sha, "author": last[0].author, "date": last[0].date} if last else None
