@@ -14,7 +14,9 @@ def test_default_rules() -> None:
     assert policy.required(["docs/scripts/cierre-encuesta.md"]) == {"lead": 1, "approver": 1}
     assert policy.required(["docs/kb/red-vpn/vpn-lenta.md"]) == {"lead": 1}
     assert policy.required(["approvals.yml"]) == {"admin": 1, "approver": 1}
-    assert policy.required(["mkdocs.yml"]) == {"lead": 1}
+    assert policy.required(["mkdocs.yml"]) == {"admin": 1, "approver": 1}
+    assert policy.required(["synonyms.txt"]) == {"admin": 1, "approver": 1}
+    assert policy.required(["docs/assets/logo.png"]) == {"lead": 1}
     mixed = policy.required(["docs/kb/correo/buzon-lleno.md", "docs/procedures/01-alcance-horario.md"])
     assert mixed == {"lead": 1, "approver": 1}
 
