@@ -18,6 +18,7 @@ from kbserver.services import Services
 from kbserver.settings import Settings
 from kbserver.store.schema import change_requests
 from tests.api.conftest import login
+from tests.approval.conftest import git_branches
 
 PROC = "docs/procedures/06-calidad.md"
 
@@ -127,7 +128,7 @@ def test_ten_simultaneous_creations_all_answer_201(store_app: tuple[TestClient, 
     assert codes == [201] * 10
     numbers = sorted(c["number"] for c in client.get("/api/changes", headers=tokens["lead1"]).json())
     assert numbers == list(range(1, 11))
-    assert len(services.repository.branches("change/")) == 10
+    assert len(git_branches(services.repository.path)) == 10
 
 
 @pytest.mark.parametrize(
@@ -241,3 +242,26 @@ def test_a_nul_in_a_stored_title_does_not_break_merges(client: TestClient, app_s
     for n in numbers:
         merged = client.post(f"/api/changes/{n}/merge", headers=lead)
         assert merged.status_code == 200 and merged.json()["state"] == "merged", merged.text
+
+
+def test_the_console_says_why_and_offers_no_approval_to_a_co_author(
+    store_app: tuple[TestClient, Services, Any],
+) -> None:
+    client, services, tokens = store_app
+    n, head = _change(client, tokens["lead1"])
+    text = (services.repository.read(head, KB) or b"").decode()
+    wrote = client.post(
+        f"/api/changes/{n}/commits",
+        json={"changes": {KB: text + "\nDe lead2.\n"}, "expected_head": head},
+        headers=tokens["lead2"],
+    )
+    assert client.post(f"/api/changes/{n}/submit", headers=tokens["lead1"]).status_code == 200
+    repo = services.repository
+    broken = b"rules: [\n"
+    repo.commit_files("main", {"approvals.yml": broken}, "around", SERVICE_AUTHOR, repo.head("main"))
+    page = client.get(f"/app/changes/{n}", headers=tokens["lead2"])
+    assert page.status_code == 200
+    assert "admin and a client approver" in page.text
+    assert "/approve" not in page.text and "/request-changes" in page.text
+    assert "/approve" in client.get(f"/app/changes/{n}", headers=tokens["approver1"]).text
+    assert wrote.status_code == 200

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +56,21 @@ def add_to(services: Services, number: int, name: str, path: str, extra: bytes) 
     return flow.write(
         services.users.get(name), number, {path: text + extra}, change.head_commit, "more"
     ).head_commit
+
+
+def git_branches(repo: Path) -> dict[str, str]:
+    """The change/* branches of a repository and their tips, as git lists them."""
+    out = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "for-each-ref",
+            "--format=%(refname:lstrip=2) %(objectname)",
+            "refs/heads/change/",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines())

@@ -12,7 +12,7 @@ from kbserver.errors import InvalidInput
 from kbserver.repository import SERVICE_AUTHOR
 from kbserver.services import Services
 from kbserver.store.schema import change_requests, users
-from tests.approval.conftest import propose
+from tests.approval.conftest import git_branches, propose
 
 KB = "docs/kb/red-vpn/vpn-lenta.md"
 SCRIPT = "docs/scripts/cierre-encuesta.md"
@@ -35,7 +35,7 @@ def test_a_title_must_be_one_line_without_control_characters(store_services: Ser
     with pytest.raises(InvalidInput, match="title must be a single line"):
         store_services.workflow.create(store_services.users.get("lead1"), title)
     assert store_services.workflow.records.find() == []
-    assert store_services.repository.branches("change/") == {}
+    assert git_branches(store_services.repository.path) == {}
 
 
 def _trailers(services: Services) -> list[tuple[str, str]]:
