@@ -163,6 +163,9 @@ def test_a_lone_surrogate_in_a_commit_answers_422(store_app: tuple[TestClient, S
     assert [e["action"] for e in client.get(f"/api/changes/{n}/events", headers=tokens["lead1"]).json()] == [
         "create"
     ]
+    for verb in ("comment", "reject"):
+        answer = _post(client, f"/api/changes/{n}/{verb}", {"body": "NUL\x00 a\ud800b"}, tokens["lead2"])
+        assert answer.status_code == 422, answer.text
 
 
 @pytest.mark.parametrize("path", ["docs//x.md", "docs/./x.md", "docs/x.md/", "docs/.git/config", "docs/kb"])

@@ -147,3 +147,17 @@ def test_a_leftover_branch_without_work_is_taken_over(store_services: Services) 
     repo.create_branch("change/1-cambio", store_services.main_commit() or "")
     change = store_services.workflow.create(store_services.users.get("lead1"), "Cambio")
     assert change.branch == "change/1-cambio" and change.number == 1
+
+
+def test_a_merge_is_refused_while_the_branch_and_the_record_disagree(store_services: Services) -> None:
+    flow, get = store_services.workflow, store_services.users.get
+    n = propose(store_services, "lead1", "Cambio", KB, b"\nUno.\n")
+    flow.submit(get("lead1"), n)
+    flow.approve(get("lead2"), n)
+    main = store_services.main_commit()
+    head = _lost_commit(store_services, n, b"\nNadie aprobo esto.\n")
+    with pytest.raises(Conflict, match="branch moved"):
+        flow.merge(get("lead1"), n)
+    assert store_services.main_commit() == main
+    change = flow.records.get(n)
+    assert (change.state, change.head_commit) == (State.IN_REVIEW, head)
