@@ -175,6 +175,17 @@ class ChangeRecords:
             )
         return self.get(change.number)
 
+    def committers(self, number: int) -> set[str]:
+        """The users the audit log shows writing to CR-<number> (commits, and merges of main into it)."""
+        query = (
+            sa.select(users.c.name)
+            .join(change_events, change_events.c.user_id == users.c.id)
+            .where(change_events.c.change_id == number, change_events.c.action.in_(("commit", "update")))
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            return set(conn.scalars(query))
+
     def add_review(self, change: ChangeRequest, user_id: int, role: str, verdict: Verdict, body: str) -> None:
         """Record a review of the change request's current head."""
         with self.engine.begin() as conn:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from approval import recovery
+from approval.branch import author_of, check_content_path, slugify
 from approval.model import (
     EDITABLE_STATES,
     OPEN_STATES,
@@ -25,41 +25,13 @@ from approval.model import (
 from approval.policy import POLICY_FILE, lint_policy, policy_in_force
 from approval.records import ChangeRecords
 from approval.signoff import count_approvals, signoff_message
-from approval.trailers import Person, check_single_line, check_text, ident_email, ident_name, same_email
+from approval.trailers import Person, check_single_line, check_text, same_email
 from kbserver.commands.lint import former_ids, lint_change
 from kbserver.errors import Conflict, Forbidden, InvalidInput
-from kbserver.repository import Author, ContentRepository, MergeConflict, check_path
+from kbserver.repository import ContentRepository, MergeConflict
 from kbserver.users import Role, User
 
 log = logging.getLogger(__name__)
-# What a change request may write: content below docs/ (no empty, `.`-led or hidden segment) and the three
-# configuration files at the root.
-CONTENT_PATH = re.compile(
-    r"(docs(/[A-Za-z0-9_-][A-Za-z0-9._-]*)+|approvals\.yml|synonyms\.txt|mkdocs\.yml)\Z"
-)
-
-
-def slugify(title: str) -> str:
-    """A branch-safe slug of a title."""
-    ascii_title = title.lower().encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_title).strip("-")[:40] or "cambio"
-
-
-def _author(user: User) -> Author:
-    # The identity git records is the one the four-eyes check compares with approvers' e-mails.
-    return Author(
-        ident_name(user.display_name, user.name), ident_email(user.email) or f"{user.name}@localhost"
-    )
-
-
-def check_content_path(path: str) -> None:
-    """Refuse (InvalidInput) a path a change request may not write, or that git would not store as written."""
-    if not CONTENT_PATH.match(path):
-        raise InvalidInput(
-            f"{path!r} is not a content path (docs/..., approvals.yml, synonyms.txt, mkdocs.yml)",
-            {"path": path},
-        )
-    check_path(path)
 
 
 class Workflow:
@@ -118,7 +90,7 @@ class Workflow:
             )
         try:
             head = self.repo.commit_files(
-                change.branch, changes, message or f"Edit {change.ref}", _author(user), expected_head
+                change.branch, changes, message or f"Edit {change.ref}", author_of(user), expected_head
             )
         except Conflict:
             # The branch moved without the record (a process killed between the two): git is the truth.
@@ -161,7 +133,7 @@ class Workflow:
         """Approve the current head; it counts toward the user's own role only, never the author's or a
         committer's."""
         change = self._review(user, number, body)
-        if self._wrote(change, user.name, user.email):
+        if not self.can_approve(user, change):
             raise Forbidden(
                 f"you wrote commits in {change.ref}: an approval must come from someone who did not"
             )
@@ -206,7 +178,7 @@ class Workflow:
                 change.head_commit,
                 main,
                 f"Update {change.ref} from {self.branch}",
-                _author(user),
+                author_of(user),
             )
         except MergeConflict:
             raise
@@ -226,7 +198,9 @@ class Workflow:
         required = policy.required(changed)
         authors = self.repo.author_emails(main, change.head_commit)
         reviews = self.records.reviews(number)
-        received, not_counted = count_approvals(change, required, reviews, authors, self._committers(number))
+        received, not_counted = count_approvals(
+            change, required, reviews, authors, self.records.committers(number)
+        )
         missing = {
             r: n - len(received.get(r, [])) for r, n in required.items() if n > len(received.get(r, []))
         }
@@ -238,14 +212,16 @@ class Workflow:
             c
             for c in changes
             if c.state is State.IN_REVIEW
-            and c.author != user.name
+            and self.can_approve(user, c)
             and user.role.value in self.status(c.number).missing
-            and not self._wrote(c, user.name, user.email)
         ]
 
     def can_approve(self, user: User, change: ChangeRequest) -> bool:
         """Whether an approval by user could count: not the author, and no commit of theirs in the branch."""
-        return change.author != user.name and not self._wrote(change, user.name, user.email)
+        if change.author == user.name or user.name in self.records.committers(change.number):
+            return False
+        authors = self.repo.author_emails(self._main(), change.head_commit)
+        return not any(same_email(user.email, e) for e in authors)
 
     def merge(self, user: User, number: int) -> ChangeRequest:
         """Merge into main with trailers while the policy is met and it merges cleanly; one at a time."""
@@ -270,7 +246,7 @@ class Workflow:
                 if POLICY_FILE in status.changed:
                     self._check_merged_policy(main, change)
                 merged = self.repo.merge(
-                    self.branch, main, change.head_commit, self._message(change, status), _author(user)
+                    self.branch, main, change.head_commit, self._message(change, status), author_of(user)
                 )
             except MergeConflict as exc:
                 self.records.transition(
@@ -303,14 +279,6 @@ class Workflow:
         received = (status or self.status(change.number)).received
         opener = Person(*self.records.person(change.author))
         return signoff_message(change, received, self.records.reviews(change.number), opener)
-
-    def _committers(self, number: int) -> set[str]:
-        return {e["user"] for e in self.records.events(number) if e["action"] in ("commit", "update")}
-
-    def _wrote(self, change: ChangeRequest, name: str, email: str) -> bool:
-        if name in self._committers(change.number):
-            return True
-        return any(same_email(email, e) for e in self.repo.author_emails(self._main(), change.head_commit))
 
     def _settle(self, change: ChangeRequest, user: User) -> ChangeRequest:
         if change.state is State.IN_REVIEW and self.status(change.number).met:

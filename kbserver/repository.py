@@ -352,7 +352,8 @@ class ContentRepository:
         # The index takes a file where a folder was (or the reverse) by dropping what was there; a deletion of
         # a missing file, or writes of the same text, change nothing. Either way git would not commit what
         # was asked, so nothing is committed.
-        changed = set(str(repo.git.diff_tree("-r", "--no-renames", "--name-only", old, tree)).splitlines())
+        listed = str(repo.git.diff_tree("-r", "-z", "--no-renames", "--name-only", old, tree))
+        changed = {path for path in listed.split("\x00") if path}  # -z: paths as they are, never quoted
         dropped = sorted(changed - set(changes))
         if dropped:
             raise InvalidInput(

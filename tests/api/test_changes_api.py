@@ -245,6 +245,7 @@ def test_a_nul_in_a_stored_title_does_not_break_merges(client: TestClient, app_s
     for n in numbers:
         merged = client.post(f"/api/changes/{n}/merge", headers=lead)
         assert merged.status_code == 200 and merged.json()["state"] == "merged", merged.text
+    app_services.wait_for_background()  # the site rebuild that follows a merge
 
 
 def test_the_console_says_why_and_offers_no_approval_to_a_co_author(

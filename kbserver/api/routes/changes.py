@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from approval.branch import check_content_path
 from approval.model import State
 from approval.review import change_diff, retired_text
-from approval.workflow import check_content_path
 from kbserver.api.deps import CurrentUser, LeadUser, ServicesDep
 from kbserver.errors import InvalidInput
 from kbserver.services import Services
