@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -68,6 +68,9 @@ class ChangeRequest:
 
 @dataclass(frozen=True)
 class Review:
+    """A review as recorded, with the reviewer's account as it is now (an approval counts only while the
+    reviewer is active and still holds the role they approved as)."""
+
     user: str
     display_name: str
     email: str
@@ -76,6 +79,8 @@ class Review:
     head_commit: str
     body: str
     created_at: datetime
+    current_role: str = ""
+    disabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ class PolicyStatus:
     required: dict[str, int]
     received: dict[str, list[str]]
     missing: dict[str, int]
+    not_counted: list[dict[str, str]] = field(default_factory=list)
+    problem: str | None = None  # why the hard minimum applies instead of the policy on main
 
     @property
     def met(self) -> bool:
@@ -100,4 +107,6 @@ class PolicyStatus:
             "required": self.required,
             "received": self.received,
             "missing": self.missing,
+            "not_counted": self.not_counted,
+            "problem": self.problem,
         }

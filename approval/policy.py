@@ -6,15 +6,19 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import yaml
 
+from kbserver.content.model import Finding
 from kbserver.errors import ContentError
 
 POLICY_FILE = "approvals.yml"
 ROLES = ("operator", "lead", "approver", "admin")
-# Whatever the file says, a change to the policy itself needs an admin and a client approver.
+# Whatever approvals.yml says, a change to one of these files needs an admin and a client approver: the policy
+# itself, the site's configuration and the search synonyms change what every operator sees.
 POLICY_MINIMUM = {"admin": 1, "approver": 1}
+PROTECTED_FILES = (POLICY_FILE, "mkdocs.yml", "synonyms.txt")
 
 DEFAULT_POLICY = """\
 # Who must sign off what. Every rule whose paths match a changed file applies; counts are per role.
@@ -26,9 +30,10 @@ rules:
     approvals: {lead: 1, approver: 1}
   - paths: ["docs/kb/**"]
     approvals: {lead: 1}
-  - paths: ["approvals.yml"]
+  # These always need an admin and a client approver, whatever this file says.
+  - paths: ["approvals.yml", "mkdocs.yml", "synonyms.txt"]
     approvals: {admin: 1, approver: 1}
-# Files no rule matches (mkdocs.yml, synonyms.txt, ...).
+# Files no rule matches.
 default: {lead: 1}
 """
 
@@ -73,7 +78,7 @@ class Policy:
         need: dict[str, int] = {}
         for path in paths:
             rules = [r.approvals for r in self.rules if r.matches(path)] or [self.default]
-            if path == POLICY_FILE:
+            if path in PROTECTED_FILES:
                 rules.append(POLICY_MINIMUM)
             for approvals in rules:
                 for role, count in approvals.items():
@@ -81,25 +86,89 @@ class Policy:
         return need
 
 
-def _counts(value: object, where: str) -> dict[str, int]:
+# What applies while the policy on main cannot be read: the hard minimum, for every change.
+FALLBACK_POLICY = Policy((), POLICY_MINIMUM)
+
+
+def _problem(message: str, line: int = 1) -> ContentError:
+    return ContentError(f"{POLICY_FILE}:{line}: {message}", {"line": line})
+
+
+def _lines(text: str) -> dict[str, int]:
+    """The line of each top-level key and of each rule ("rule 1", ...), to point findings at."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    found: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            found[str(key.value)] = key.start_mark.line + 1
+            if key.value == "rules" and isinstance(value, yaml.SequenceNode):
+                for n, item in enumerate(value.value, start=1):
+                    found[f"rule {n}"] = item.start_mark.line + 1
+    return found
+
+
+def _counts(value: object, where: str, line: int) -> dict[str, int]:
     if not isinstance(value, dict):
-        raise ContentError(f"{POLICY_FILE}: {where} must map roles to counts, e.g. {{lead: 1}}")
+        raise _problem(f"{where} must map roles to counts, e.g. {{lead: 1}}", line)
     out = {}
     for role, count in value.items():
-        if role not in ROLES or not isinstance(count, int) or count < 0:
-            raise ContentError(f"{POLICY_FILE}: {where}: {role!r}: {count!r} is not a role with a count >= 0")
+        # bool is an int in Python: `lead: yes` is not a count.
+        if role not in ROLES or not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise _problem(f"{where}: {role!r}: {count!r} is not a role with a count >= 0", line)
         out[str(role)] = count
     return out
 
 
 def parse_policy(text: str | bytes | None) -> Policy:
-    """The policy in text; the built-in default when there is no file."""
-    data = yaml.safe_load(text if text else DEFAULT_POLICY)
+    """The policy in text; the built-in default when there is no file. A bad file raises ContentError."""
+    source = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    source = source or DEFAULT_POLICY
+    try:
+        data: Any = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise _problem(f"invalid YAML: {problem}", int(mark.line) + 1 if mark else 1) from exc
+    lines = _lines(source)
     if not isinstance(data, dict) or not isinstance(data.get("rules", []), list):
-        raise ContentError(f"{POLICY_FILE} must have a list of rules")
+        raise _problem("the file must be a mapping with a list of rules", lines.get("rules", 1))
+    for key in data:
+        if key not in ("rules", "default"):
+            raise _problem(f"unknown key {key!r} (allowed: rules, default)", lines.get(str(key), 1))
     rules = []
-    for n, rule in enumerate(data.get("rules", []), start=1):
+    for n, rule in enumerate(data.get("rules") or [], start=1):
+        line = lines.get(f"rule {n}", 1)
         if not isinstance(rule, dict) or not isinstance(rule.get("paths"), list) or not rule["paths"]:
-            raise ContentError(f"{POLICY_FILE}: rule {n} needs a non-empty list of paths")
-        rules.append(Rule(tuple(str(p) for p in rule["paths"]), _counts(rule.get("approvals"), f"rule {n}")))
-    return Policy(tuple(rules), _counts(data.get("default", {"lead": 1}), "default"))
+            raise _problem(f"rule {n} needs a non-empty list of paths", line)
+        unknown = sorted(str(k) for k in rule if k not in ("paths", "approvals"))
+        if unknown:
+            raise _problem(f"rule {n}: unknown key {unknown[0]!r} (allowed: paths, approvals)", line)
+        if not all(isinstance(p, str) and p for p in rule["paths"]):
+            raise _problem(f"rule {n}: every path must be a glob such as 'docs/kb/**'", line)
+        rules.append(Rule(tuple(rule["paths"]), _counts(rule.get("approvals"), f"rule {n}", line)))
+    default = _counts(data.get("default", {"lead": 1}), "default", lines.get("default", 1))
+    return Policy(tuple(rules), default)
+
+
+def lint_policy(text: str | bytes | None) -> list[Finding]:
+    """The problems of a policy file as lint findings (file, line, rule); empty when it is valid."""
+    try:
+        parse_policy(text)
+    except ContentError as exc:
+        line = exc.details["line"] if isinstance(exc.details, dict) else 1
+        message = exc.message.split(": ", 1)[-1]
+        return [Finding(POLICY_FILE, int(line), "approval-policy", message)]
+    return []
+
+
+def policy_in_force(text: str | bytes | None) -> tuple[Policy, str | None]:
+    """The policy to apply and, when the file on main cannot be used, why the hard minimum applies instead."""
+    try:
+        return parse_policy(text), None
+    except ContentError as exc:
+        return FALLBACK_POLICY, (
+            f"{exc.message}; until it is fixed, every change needs an admin and a client approver"
+        )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +34,10 @@ def _change(row: Any) -> ChangeRequest:
     )
 
 
+# The next change-request number, computed inside the insert itself so that the insert is the allocation.
+_NEXT_NUMBER = sa.select(sa.func.coalesce(sa.func.max(change_requests.c.id), 0) + 1).scalar_subquery()
+_NUMBER_LOCK = 4242002  # PostgreSQL advisory lock of change-request creation (4242001 is the migrator's)
+
 _SELECT = sa.select(change_requests, users.c.name.label("author")).join(
     users, users.c.id == change_requests.c.author_id
 )
@@ -42,30 +49,79 @@ class ChangeRecords:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def next_number(self) -> int:
-        """The number the next change request will get (ids are never reused)."""
-        with self.engine.connect() as conn:
-            return int(conn.scalar(sa.select(sa.func.max(change_requests.c.id))) or 0) + 1
+    def insert(
+        self,
+        title: str,
+        slug: str,
+        author_id: int,
+        commit: str,
+        make_branch: Callable[[str], None],
+        drop_branch: Callable[[str], None],
+    ) -> ChangeRequest:
+        """Record a new change request in draft, with its creation event, under a number allocated atomically.
 
-    def insert(self, number: int, title: str, branch: str, author_id: int, commit: str) -> ChangeRequest:
-        """Record a new change request in draft, with its creation event."""
+        make_branch(branch) creates the git branch inside the transaction, so that a branch exists only for a
+        number that was recorded: if it fails nothing is recorded, and if the record then fails the branch is
+        dropped again. Numbers are never reused once recorded.
+        """
+        pending = f"pending/{secrets.token_hex(12)}"  # unique until the number is known
         now = _now()
-        with self.engine.begin() as conn:
-            conn.execute(
-                change_requests.insert().values(
-                    id=number,
-                    title=title,
-                    branch=branch,
-                    author_id=author_id,
-                    state=State.DRAFT.value,
-                    base_commit=commit,
-                    head_commit=commit,
-                    created_at=now,
-                    updated_at=now,
+        made = ""
+        try:
+            with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # One creator at a time; on SQLite the insert below takes the write lock first thing.
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_NUMBER_LOCK)))
+                conn.execute(
+                    change_requests.insert().values(
+                        id=_NEXT_NUMBER,
+                        title=title,
+                        branch=pending,
+                        author_id=author_id,
+                        state=State.DRAFT.value,
+                        base_commit=commit,
+                        head_commit=commit,
+                        created_at=now,
+                        updated_at=now,
+                    )
                 )
-            )
-            self._event(conn, number, author_id, "create", None, State.DRAFT, commit, title)
+                number: int = conn.execute(
+                    sa.select(change_requests.c.id).where(change_requests.c.branch == pending)
+                ).scalar_one()
+                branch = f"change/{number}-{slug}"
+                conn.execute(
+                    change_requests.update().where(change_requests.c.id == number).values(branch=branch)
+                )
+                make_branch(branch)
+                made = branch
+                self._event(conn, number, author_id, "create", None, State.DRAFT, commit, title)
+        except BaseException:
+            if made:
+                drop_branch(made)
+            raise
         return self.get(number)
+
+    @contextmanager
+    def creation_lock(self) -> Iterator[None]:
+        """Hold off change-request creation (in every process) while the branches are compared with the
+        records: a branch made inside a creation that has not committed yet would otherwise look orphaned."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_NUMBER_LOCK)))
+            else:
+                # A write statement, even one that matches nothing, takes SQLite's write lock until commit.
+                conn.execute(change_requests.update().where(sa.false()).values(state=change_requests.c.state))
+            yield
+
+    def person(self, name: str) -> tuple[str, str]:
+        """A user's display name and e-mail as they are now."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(users.c.display_name, users.c.email).where(users.c.name == name)
+            ).first()
+        if row is None:
+            raise NotFound(f"no user {name!r}")
+        return str(row.display_name), str(row.email)
 
     def get(self, number: int) -> ChangeRequest:
         """The change request CR-<number>."""
@@ -119,6 +175,17 @@ class ChangeRecords:
             )
         return self.get(change.number)
 
+    def committers(self, number: int) -> set[str]:
+        """The users the audit log shows writing to CR-<number> (commits, and merges of main into it)."""
+        query = (
+            sa.select(users.c.name)
+            .join(change_events, change_events.c.user_id == users.c.id)
+            .where(change_events.c.change_id == number, change_events.c.action.in_(("commit", "update")))
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            return set(conn.scalars(query))
+
     def add_review(self, change: ChangeRequest, user_id: int, role: str, verdict: Verdict, body: str) -> None:
         """Record a review of the change request's current head."""
         with self.engine.begin() as conn:
@@ -137,7 +204,14 @@ class ChangeRecords:
     def reviews(self, number: int) -> list[Review]:
         """Every review of CR-<number>, oldest first."""
         query = (
-            sa.select(reviews, users.c.name, users.c.display_name, users.c.email)
+            sa.select(
+                reviews,
+                users.c.name,
+                users.c.display_name,
+                users.c.email,
+                users.c.role.label("current_role"),
+                users.c.disabled,
+            )
             .join(users, users.c.id == reviews.c.user_id)
             .where(reviews.c.change_id == number)
             .order_by(reviews.c.id)
@@ -153,6 +227,8 @@ class ChangeRecords:
                     r.head_commit,
                     r.body,
                     r.created_at,
+                    r.current_role,
+                    bool(r.disabled),
                 )
                 for r in conn.execute(query)
             ]

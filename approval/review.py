@@ -7,6 +7,7 @@ from typing import Any
 
 from approval.model import ChangeRequest
 from kbserver.content import parse_document, render_html
+from kbserver.content.parser import split_front_matter
 from kbserver.errors import InvalidInput, NotFound
 from kbserver.repository import ContentRepository
 
@@ -47,15 +48,24 @@ def _plain(value: Any) -> Any:
 
 
 def retired_text(source: bytes | None, path: str) -> bytes:
-    """The document with `status: retired` in its front matter."""
+    """The document with `status: retired` in its front matter, split as the content model splits it."""
     if source is None:
         raise NotFound(f"{path} does not exist on the change request's branch")
-    text = source.decode("utf-8")
-    if not text.startswith("---\n"):
-        raise InvalidInput(f"{path} has no front matter to mark as retired")
-    end = text.index("\n---", 4)
-    front = text[4:end]
-    front = re.sub(r"^status:.*$", "status: retired", front, flags=re.M)
-    if "status: retired" not in front:
-        front += "\nstatus: retired"
-    return ("---\n" + front + text[end:]).encode()
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path} is not UTF-8 text") from exc
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    front, body, _line = split_front_matter(text.removeprefix("\ufeff"))
+    meta = parse_document(path, source).raw_meta
+    if front is None or not meta:
+        # Also a front matter that is never closed: the content model reads the whole file as its YAML.
+        raise InvalidInput(f"{path} has no readable front matter to mark as retired; fix it in the editor")
+    if re.search(r"^status\s*:", front, flags=re.M):
+        front = re.sub(r"^status\s*:.*$", "status: retired", front, flags=re.M)
+    else:
+        front = front + ("" if front.endswith("\n") else "\n") + "status: retired\n"
+    retired = bom + "---\n" + front + ("" if front.endswith("\n") else "\n") + "---\n" + body
+    if parse_document(path, retired).raw_meta.get("status") != "retired":
+        raise InvalidInput(f"{path}: its status field could not be set to retired; edit it in the editor")
+    return retired.encode()

@@ -6,11 +6,13 @@ It returns what changed (a new main commit after a merge); the caller reindexes 
 from __future__ import annotations
 
 import fcntl
-import re
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from approval import recovery
+from approval.branch import author_of, check_content_path, slugify
 from approval.model import (
     EDITABLE_STATES,
     OPEN_STATES,
@@ -20,25 +22,16 @@ from approval.model import (
     State,
     Verdict,
 )
-from approval.policy import POLICY_FILE, parse_policy
+from approval.policy import POLICY_FILE, lint_policy, policy_in_force
 from approval.records import ChangeRecords
+from approval.signoff import count_approvals, signoff_message
+from approval.trailers import Person, check_single_line, check_text, same_email
 from kbserver.commands.lint import former_ids, lint_change
 from kbserver.errors import Conflict, Forbidden, InvalidInput
-from kbserver.repository import Author, ContentRepository, MergeConflict
+from kbserver.repository import ContentRepository, MergeConflict
 from kbserver.users import Role, User
 
-EDITABLE_PATH = re.compile(r"^(docs/[A-Za-z0-9._/-]+|approvals\.yml|synonyms\.txt|mkdocs\.yml)$")
-TRAILER = re.compile(r"^(Change-Request|Approved-by|Reviewed-by): (.+)$", re.M)
-
-
-def slugify(title: str) -> str:
-    """A branch-safe slug of a title."""
-    ascii_title = title.lower().encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_title).strip("-")[:40] or "cambio"
-
-
-def _author(user: User) -> Author:
-    return Author(user.display_name, user.email)
+log = logging.getLogger(__name__)
 
 
 class Workflow:
@@ -63,15 +56,19 @@ class Workflow:
         former_ids(self.repo, self._main())
 
     def create(self, user: User, title: str) -> ChangeRequest:
-        """A new change request: a branch change/<n>-<slug> off main, in draft."""
-        title = title.strip()
+        """A new change request: a branch change/<n>-<slug> off main, in draft, under the next free number."""
+        title = check_single_line(title.strip(), "title")
         if not 3 <= len(title) <= 200:
             raise InvalidInput("a change request needs a title of 3 to 200 characters")
         main = self._main()
-        number = self.records.next_number()
-        branch = f"change/{number}-{slugify(title)}"
-        self.repo.create_branch(branch, main)
-        return self.records.insert(number, title, branch, user.id, main)
+        return self.records.insert(
+            title,
+            slugify(title),
+            user.id,
+            main,
+            lambda branch: recovery.claim_branch(self.repo, branch, main),
+            lambda branch: recovery.drop_branch(self.repo, branch, main),
+        )
 
     def write(
         self, user: User, number: int, changes: dict[str, bytes | None], expected_head: str, message: str
@@ -81,17 +78,24 @@ class Workflow:
         self._require_author_or(user, change, Role.LEAD)
         if change.state not in EDITABLE_STATES:
             raise Conflict(f"{change.ref} is {change.state.value}; it can no longer be edited")
+        if not changes:
+            raise InvalidInput("nothing to commit: no file given")
         for path in changes:
-            if not EDITABLE_PATH.match(path) or ".." in path.split("/"):
-                raise InvalidInput(f"{path!r} is not a content path (docs/..., approvals.yml, synonyms.txt)")
+            check_content_path(path)
+        message = check_text(message, "the commit message")
         if expected_head != change.head_commit:
             raise Conflict(
                 f"{change.ref} moved: expected {expected_head[:12]}, head is {change.head_commit[:12]}",
                 {"head": change.head_commit},
             )
-        head = self.repo.commit_files(
-            change.branch, changes, message or f"Edit {change.ref}", _author(user), expected_head
-        )
+        try:
+            head = self.repo.commit_files(
+                change.branch, changes, message or f"Edit {change.ref}", author_of(user), expected_head
+            )
+        except Conflict:
+            # The branch moved without the record (a process killed between the two): git is the truth.
+            recovery.sync_head(self, self.records.get(number))
+            raise
         # A new commit dismisses earlier approvals: an approved change request goes back to review.
         state = State.IN_REVIEW if change.state in (State.APPROVED, State.NEEDS_UPDATE) else change.state
         return self.records.transition(change, user.id, "commit", state, head, ", ".join(sorted(changes)))
@@ -104,7 +108,10 @@ class Workflow:
             raise Conflict(
                 f"{change.ref} is {change.state.value}; only a draft or a returned change is submitted"
             )
-        findings = lint_change(self.repo, self._main(), change.head_commit)
+        main = self._main()
+        findings = lint_change(self.repo, main, change.head_commit)
+        if POLICY_FILE in self.repo.changed_files(main, change.head_commit):
+            findings += lint_policy(self.repo.read(change.head_commit, POLICY_FILE))
         errors = [f for f in findings if f.severity == "error"]
         if errors:
             raise InvalidInput(
@@ -117,21 +124,26 @@ class Workflow:
     def comment(self, user: User, number: int, body: str) -> ChangeRequest:
         """Add a comment to the change request."""
         change = self.records.get(number)
-        if not body.strip():
+        if not check_text(body, "the comment").strip():
             raise InvalidInput("a comment needs text")
         self.records.add_review(change, user.id, user.role.value, Verdict.COMMENT, body)
         return self.records.transition(change, user.id, "comment", detail=body[:2000])
 
     def approve(self, user: User, number: int, body: str = "") -> ChangeRequest:
-        """Approve the current head; it counts toward the user's own role only, never the author's."""
-        change = self._review(user, number)
+        """Approve the current head; it counts toward the user's own role only, never the author's or a
+        committer's."""
+        change = self._review(user, number, body)
+        if not self.can_approve(user, change):
+            raise Forbidden(
+                f"you wrote commits in {change.ref}: an approval must come from someone who did not"
+            )
         self.records.add_review(change, user.id, user.role.value, Verdict.APPROVE, body)
         change = self.records.transition(change, user.id, "approve", detail=f"as {user.role.value}")
         return self._settle(change, user)
 
     def request_changes(self, user: User, number: int, body: str) -> ChangeRequest:
         """Send the change request back to its author."""
-        change = self._review(user, number)
+        change = self._review(user, number, body)
         self.records.add_review(change, user.id, user.role.value, Verdict.REQUEST_CHANGES, body)
         return self.records.transition(
             change, user.id, "request_changes", State.CHANGES_REQUESTED, detail=body
@@ -139,7 +151,7 @@ class Workflow:
 
     def reject(self, user: User, number: int, body: str) -> ChangeRequest:
         """Close the change request for good."""
-        change = self._review(user, number, allow_states=OPEN_STATES)
+        change = self._review(user, number, body, allow_states=OPEN_STATES)
         self.records.add_review(change, user.id, user.role.value, Verdict.REJECT, body)
         return self.records.transition(change, user.id, "reject", State.REJECTED, detail=body)
 
@@ -160,34 +172,39 @@ class Workflow:
         main = self._main()
         if self.repo.is_ancestor(main, change.head_commit):
             return change  # already up to date
-        head = self.repo.merge(
-            change.branch, change.head_commit, main, f"Update {change.ref} from {self.branch}", _author(user)
-        )
+        try:
+            head = self.repo.merge(
+                change.branch,
+                change.head_commit,
+                main,
+                f"Update {change.ref} from {self.branch}",
+                author_of(user),
+            )
+        except MergeConflict:
+            raise
+        except Conflict:
+            recovery.sync_head(self, self.records.get(number))
+            raise
         state = State.IN_REVIEW if change.state in (State.APPROVED, State.NEEDS_UPDATE) else change.state
         return self.records.transition(change, user.id, "update", state, head, f"merged {main[:12]}")
 
     def status(self, number: int) -> PolicyStatus:
-        """What the policy on main requires for the changed files, what the head received, what is missing."""
+        """What the policy on main requires for the changed files, which approvals of the head count (and why
+        the others do not), and what is missing. Decided afresh each time: at merge, and for every view."""
         change = self.records.get(number)
         main = self._main()
-        policy = parse_policy(self.repo.read(main, POLICY_FILE))
+        policy, problem = policy_in_force(self.repo.read(main, POLICY_FILE))
         changed = self.repo.changed_files(main, change.head_commit)
         required = policy.required(changed)
-        received: dict[str, list[str]] = {}
-        for review in self.records.reviews(number):
-            counted = (
-                review.role in required
-                and review.verdict is Verdict.APPROVE
-                and review.head_commit == change.head_commit
-                and review.user != change.author
-                and review.user not in received.get(review.role, [])
-            )
-            if counted:
-                received.setdefault(review.role, []).append(review.user)
+        authors = self.repo.author_emails(main, change.head_commit)
+        reviews = self.records.reviews(number)
+        received, not_counted = count_approvals(
+            change, required, reviews, authors, self.records.committers(number)
+        )
         missing = {
             r: n - len(received.get(r, [])) for r, n in required.items() if n > len(received.get(r, []))
         }
-        return PolicyStatus(changed, required, received, missing)
+        return PolicyStatus(changed, required, received, missing, not_counted, problem)
 
     def awaiting(self, user: User, changes: list[ChangeRequest]) -> list[ChangeRequest]:
         """Those of changes in review, not by user, and still missing an approval of user's role."""
@@ -195,9 +212,16 @@ class Workflow:
             c
             for c in changes
             if c.state is State.IN_REVIEW
-            and c.author != user.name
+            and self.can_approve(user, c)
             and user.role.value in self.status(c.number).missing
         ]
+
+    def can_approve(self, user: User, change: ChangeRequest) -> bool:
+        """Whether an approval by user could count: not the author, and no commit of theirs in the branch."""
+        if change.author == user.name or user.name in self.records.committers(change.number):
+            return False
+        authors = self.repo.author_emails(self._main(), change.head_commit)
+        return not any(same_email(user.email, e) for e in authors)
 
     def merge(self, user: User, number: int) -> ChangeRequest:
         """Merge into main with trailers while the policy is met and it merges cleanly; one at a time."""
@@ -209,13 +233,20 @@ class Workflow:
                 raise Conflict(
                     f"{change.ref} is {change.state.value}; only an approved change request merges"
                 )
+            if self.repo.head(change.branch) != change.head_commit:
+                recovery.sync_head(self, change)
+                raise Conflict(
+                    f"{change.ref}: its branch moved since it was approved; it goes back to review"
+                )
             status = self.status(number)
             if not status.met:
                 raise Conflict(f"the policy is not met: missing {status.missing}", status.as_json())
             main = self._main()
             try:
+                if POLICY_FILE in status.changed:
+                    self._check_merged_policy(main, change)
                 merged = self.repo.merge(
-                    self.branch, main, change.head_commit, self._message(change), _author(user)
+                    self.branch, main, change.head_commit, self._message(change, status), author_of(user)
                 )
             except MergeConflict as exc:
                 self.records.transition(
@@ -227,43 +258,36 @@ class Workflow:
             )
 
     def reconcile(self) -> list[int]:
-        """After a crash: open change requests whose merge is on main are marked merged (git is the truth)."""
-        merged_on_main: dict[int, str] = {}
-        for sha, parents, body in self.repo.first_parent_history(self.branch)[:500]:
-            found = re.search(r"^Change-Request: CR-(\d+)$", body, re.M)
-            if found and len(parents) > 1:
-                merged_on_main.setdefault(int(found.group(1)), sha)
-        fixed = []
-        for change in self.records.find():
-            if change.state in OPEN_STATES and change.number in merged_on_main:
-                sha = merged_on_main[change.number]
-                self.records.transition(
-                    change, None, "reconcile", State.MERGED, merged=sha, detail="found on main"
-                )
-                fixed.append(change.number)
-        return fixed
+        """At start-up, git is the truth: open change requests whose merge is on main are marked merged (their
+        numbers are returned), branch heads the store lost are recorded, and branches of creations that never
+        completed are removed. Each fix is an audit event."""
+        merged = recovery.record_merges(self)
+        recovery.sync_heads(self)
+        recovery.drop_orphan_branches(self)
+        return merged
 
-    def _message(self, change: ChangeRequest) -> str:
-        status = self.status(change.number)
-        approvers = {name for names in status.received.values() for name in names}
-        lines = [f"Merge {change.ref}: {change.title}", "", f"Change-Request: {change.ref}"]
-        seen: set[str] = set()
-        for review in self.records.reviews(change.number):
-            if review.user in approvers and review.verdict is Verdict.APPROVE and review.user not in seen:
-                lines.append(f"Approved-by: {review.display_name} <{review.email}> ({review.role})")
-                seen.add(review.user)
-        for review in self.records.reviews(change.number):
-            if review.user not in seen and review.user != change.author:
-                lines.append(f"Reviewed-by: {review.display_name} <{review.email}> ({review.role})")
-                seen.add(review.user)
-        return "\n".join(lines) + "\n"
+    def _check_merged_policy(self, main: str, change: ChangeRequest) -> None:
+        # Never let a policy main could not read reach main: lint the file as the merge would leave it.
+        findings = lint_policy(self.repo.merged_file(main, change.head_commit, POLICY_FILE))
+        if findings:
+            raise InvalidInput(
+                f"{change.ref} would leave an invalid {POLICY_FILE} on {self.branch}",
+                {"findings": [f.as_json() for f in findings]},
+            )
+
+    def _message(self, change: ChangeRequest, status: PolicyStatus | None = None) -> str:
+        received = (status or self.status(change.number)).received
+        opener = Person(*self.records.person(change.author))
+        return signoff_message(change, received, self.records.reviews(change.number), opener)
 
     def _settle(self, change: ChangeRequest, user: User) -> ChangeRequest:
         if change.state is State.IN_REVIEW and self.status(change.number).met:
             return self.records.transition(change, user.id, "policy_met", State.APPROVED)
         return change
 
-    def _review(self, user: User, number: int, allow_states: set[State] = REVIEWABLE_STATES) -> ChangeRequest:
+    def _review(
+        self, user: User, number: int, body: str, allow_states: set[State] = REVIEWABLE_STATES
+    ) -> ChangeRequest:
         change = self.records.get(number)
         if not user.has_role(Role.LEAD, Role.APPROVER):
             raise Forbidden("reviewing needs the role lead, approver or admin")
@@ -271,6 +295,7 @@ class Workflow:
             raise Forbidden("the author of a change request cannot review it")
         if change.state not in allow_states:
             raise Conflict(f"{change.ref} is {change.state.value}; it is not waiting for review")
+        check_text(body, "the review")
         return change
 
     @staticmethod

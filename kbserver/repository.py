@@ -27,6 +27,14 @@ class MergeConflict(Conflict):
     code = "merge_conflict"
 
 
+def check_path(path: str) -> None:
+    """Refuse a path git would not store as it is written: an empty, `.`, `..` or `.git` segment (so also a
+    doubled or trailing `/`), or a control character. InvalidInput names it."""
+    parts = path.split("/")
+    if any(p in ("", ".", "..") or p.lower() == ".git" for p in parts) or any(ord(c) < 32 for c in path):
+        raise InvalidInput(f"{path!r} is not a file path git can store", {"path": path})
+
+
 # No overrides/: the site's theme customisation is the service's own, never content.
 SEED_PATHS = ("docs", "mkdocs.yml", "approvals.yml", "synonyms.txt")
 
@@ -261,6 +269,68 @@ class ContentRepository:
             except git.GitCommandError as exc:
                 raise Conflict(f"branch {name} already exists") from exc
 
+    def move_branch(self, name: str, commit: str, expected: str) -> None:
+        """Point an existing branch at commit, if it still points at expected."""
+        with self._repo() as repo:
+            try:
+                repo.git.update_ref(f"refs/heads/{name}", commit, expected)
+            except git.GitCommandError as exc:
+                raise Conflict(f"branch {name} moved", {"head": self.head(name)}) from exc
+
+    def delete_branch(self, name: str, expected: str) -> None:
+        """Delete a branch, if it still points at expected."""
+        with self._repo() as repo:
+            try:
+                repo.git.update_ref("-d", f"refs/heads/{name}", expected)
+            except git.GitCommandError as exc:
+                raise Conflict(f"branch {name} moved", {"head": self.head(name)}) from exc
+
+    def branches(self, prefix: str) -> dict[str, str]:
+        """Branches whose name starts with prefix, with the commit each points at."""
+        with self._repo() as repo:
+            out = repo.git.for_each_ref("--format=%(refname:lstrip=2) %(objectname)", f"refs/heads/{prefix}")
+        return dict(line.split(" ", 1) for line in str(out).splitlines() if " " in line)
+
+    def author_emails(self, base: str, head: str) -> set[str]:
+        """The author e-mail of every commit in head that base does not have (git's base..head)."""
+        with self._repo() as repo:
+            out = repo.git.log("--format=%ae", f"{base}..{head}")
+        return {line for line in str(out).splitlines() if line}
+
+    def trailer_history(
+        self, revision: str, limit: int | None = None
+    ) -> list[tuple[str, list[str], list[tuple[str, str]]]]:
+        """(sha, parents, final trailer block) of the first-parent history of revision, newest first.
+
+        Git parses the trailers (`git interpret-trailers` rules): only the message's last paragraph counts,
+        and only when it is made of trailers.
+        """
+        with self._repo() as repo:
+            count = [f"--max-count={limit}"] if limit else []
+            out = repo.git.log(
+                "--first-parent", *count, "--format=%H%x00%P%x00%(trailers:only,unfold)%x1e", revision
+            )
+        history = []
+        for record in str(out).split("\x1e"):
+            if record.strip():
+                sha, parents, block = record.strip("\n").split("\x00", 2)
+                trailers = [
+                    (key.strip(), value.strip())
+                    for key, sep, value in (line.partition(":") for line in block.splitlines())
+                    if sep
+                ]
+                history.append((sha, parents.split(), trailers))
+        return history
+
+    def merged_file(self, ours: str, theirs: str, path: str) -> bytes | None:
+        """A file as the clean merge of two commits would hold it (None if absent); MergeConflict if none."""
+        with self._repo() as repo:
+            tree = self._merge_tree(repo, ours, theirs)
+            try:
+                return bytes(repo.git.cat_file("blob", f"{tree}:{path}", stdout_as_string=False))
+            except git.GitCommandError:
+                return None
+
     def changed_files(self, base: str, head: str) -> list[str]:
         """Files the branch at head changed since it left base (three-dot diff)."""
         with self._repo() as repo:
@@ -292,20 +362,9 @@ class ContentRepository:
         Raises MergeConflict (with the conflicting files) without touching any ref when it does not.
         """
         with self._repo() as repo:
-            try:
-                tree = repo.git.merge_tree(
-                    "--write-tree", "--name-only", "--no-messages", expected_head, other
-                )
-            except git.GitCommandError as exc:
-                lines = str(exc.stdout).strip().strip("'").split("\n")
-                files = [ln.strip() for ln in lines[1:] if ln.strip()]
-                raise MergeConflict(
-                    f"{other[:12]} does not merge cleanly into {branch}", {"files": files}
-                ) from exc
+            tree = self._merge_tree(repo, expected_head, other, branch)
             who = author.environment()
-            sha = repo.git.commit_tree(
-                tree.splitlines()[0], "-p", expected_head, "-p", other, "-m", message, env=who
-            )
+            sha = repo.git.commit_tree(tree, "-p", expected_head, "-p", other, "-m", message, env=who)
             try:
                 repo.git.update_ref(f"refs/heads/{branch}", sha, expected_head)
             except git.GitCommandError as exc:
@@ -313,6 +372,37 @@ class ContentRepository:
                     f"branch {branch} moved during the merge", {"head": self.head(branch)}
                 ) from exc
             return str(sha)
+
+    @staticmethod
+    def _check_written(repo: git.Repo, old: str, tree: str, changes: Mapping[str, bytes | None]) -> None:
+        # The index takes a file where a folder was (or the reverse) by dropping what was there; a deletion of
+        # a missing file, or writes of the same text, change nothing. Either way git would not commit what
+        # was asked, so nothing is committed.
+        listed = str(repo.git.diff_tree("-r", "-z", "--no-renames", "--name-only", old, tree))
+        changed = {path for path in listed.split("\x00") if path}  # -z: paths as they are, never quoted
+        dropped = sorted(changed - set(changes))
+        if dropped:
+            raise InvalidInput(
+                "a file cannot take the place of a folder, nor a folder of a file", {"paths": dropped[:20]}
+            )
+        missing = sorted(p for p, content in changes.items() if content is None and p not in changed)
+        if missing:
+            raise InvalidInput(f"there is no file {missing[0]} to delete", {"paths": missing})
+        if not changed:
+            raise InvalidInput("nothing to commit: the files already have this text")
+
+    @staticmethod
+    def _merge_tree(repo: git.Repo, ours: str, theirs: str, branch: str = "") -> str:
+        try:
+            out = repo.git.merge_tree("--write-tree", "--name-only", "--no-messages", ours, theirs)
+        except git.GitCommandError as exc:
+            lines = str(exc.stdout).strip().strip("'").split("\n")
+            files = [ln.strip() for ln in lines[1:] if ln.strip()]
+            into = branch or ours[:12]
+            raise MergeConflict(
+                f"{theirs[:12]} does not merge cleanly into {into}", {"files": files}
+            ) from exc
+        return str(out).splitlines()[0]
 
     def first_parent_history(self, revision: str) -> list[tuple[str, list[str], str]]:
         """(sha, parents, message) of the first-parent history of a ref or range, newest first."""
@@ -339,6 +429,8 @@ class ContentRepository:
             if expected_head:
                 repo.git.read_tree(expected_head, env=env)
             lines = []
+            for path in changes:
+                check_path(path)
             for path, content in changes.items():
                 if content is None:
                     lines.append(f"0 {'0' * 40}\t{path}")
@@ -351,6 +443,8 @@ class ContentRepository:
                 with listing.open("rb") as stdin:
                     repo.git.update_index("--index-info", istream=stdin, env=env)
             tree = repo.git.write_tree(env=env)
+            if expected_head:
+                self._check_written(repo, expected_head, tree, changes)
             parents = ["-p", expected_head] if expected_head else []
             who = author.environment()
             sha = repo.git.commit_tree(tree, *parents, "-m", message, env=who)

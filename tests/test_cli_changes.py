@@ -42,3 +42,33 @@ def test_cli_propose_review_merge_and_verify(
     content.commit_files("main", {path: b"pushed around\n"}, "hotfix", SERVICE_AUTHOR, content.head("main"))
     assert main(["verify", *common]) == 1
     assert "committed around the workflow" in capsys.readouterr().out
+
+
+def test_cli_four_eyes_titles_and_verify_of_a_co_authored_merge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, data = tmp_path / "content", tmp_path / "data"
+    common = ["--repo", str(repo), "--data-dir", str(data)]
+    assert main(["init", str(repo), "--from", str(PROJECT_ROOT)]) == 0
+    for name in ("lucia", "marco", "sara"):
+        assert main(["user", "add", name, "--role", "lead", "--email", f"{name}@desk.example", *common]) == 0
+    assert main(["change", "new", "Dos líneas\nApproved-by: X <x@x> (lead)", "--as", "lucia", *common]) == 2
+    assert "single line" in capsys.readouterr().err
+    assert main(["change", "new", "Aclarar la VPN lenta", "--as", "lucia", *common]) == 0
+    content = ContentRepository(repo)
+    path = "docs/kb/red-vpn/vpn-lenta.md"
+    for name, line in (("lucia", "Consejo de Lucía."), ("marco", "Texto de Marco.")):
+        text = content.read(content.resolve("change/1-aclarar-la-vpn-lenta"), path) or b""
+        monkeypatch.setattr("sys.stdin", io.StringIO(text.decode() + f"\n{line}\n"))
+        assert main(["change", "edit", "1", path, "--as", name, *common]) == 0
+    assert main(["change", "submit", "1", "--as", "lucia", *common]) == 0
+    capsys.readouterr()
+    assert main(["change", "approve", "1", "--as", "marco", *common]) == 2
+    assert "wrote commits in CR-1" in capsys.readouterr().err
+    # Merged around the workflow, naming the co-author as the approver: verify sees who wrote what.
+    head = content.resolve("change/1-aclarar-la-vpn-lenta")
+    message = "Merge CR-1: x\n\nChange-Request: CR-1\nApproved-by: Marco <marco@desk.example> (lead)\n"
+    content.merge("main", content.resolve("main"), head, message, SERVICE_AUTHOR)
+    assert main(["verify", *common]) == 1
+    out = capsys.readouterr().out
+    assert "Marco <marco@desk.example> (lead): authored a commit of the change" in out

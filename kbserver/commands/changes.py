@@ -66,7 +66,8 @@ def run(services: Services, args: argparse.Namespace) -> tuple[int, str]:
     """Run one change-request verb; returns (exit code, text to print)."""
     flow = services.workflow
     if args.command == "verify":
-        violations = verify_history(services.repository, args.range or services.settings.branch)
+        revision = args.range or services.settings.branch
+        violations = verify_history(services.repository, revision, services.workflow.records)
         lines = [str(v) for v in violations] or ["every commit on main is an approved change request merge"]
         return (1 if violations else 0), "\n".join(lines)
     if args.verb == "list":
@@ -79,6 +80,8 @@ def run(services: Services, args: argparse.Namespace) -> tuple[int, str]:
             f"{change.ref} {change.title}\nstate: {change.state.value}  author: {change.author}\n"
             f"branch: {change.branch}  head: {change.head_commit[:12]}\n"
             f"required: {status.required}  received: {status.received}  missing: {status.missing}"
+            + "".join(f"\nnot counted: {n['user']} ({n['role']}): {n['reason']}" for n in status.not_counted)
+            + (f"\npolicy: {status.problem}" if status.problem else "")
         )
     if args.verb == "diff":
         change = flow.records.get(args.number)
@@ -100,7 +103,10 @@ def run(services: Services, args: argparse.Namespace) -> tuple[int, str]:
         if args.delete:
             content = None
         else:
-            text = args.file.read_text() if args.file else sys.stdin.read()
+            try:
+                text = args.file.read_text() if args.file else sys.stdin.read()
+            except UnicodeDecodeError as exc:
+                raise InvalidInput(f"the new text of {args.path} is not UTF-8") from exc
             if not text:
                 raise InvalidInput("no text: pass --file or pipe the new text on standard input")
             content = text.encode()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from approval.policy import DEFAULT_POLICY, parse_policy
+from approval.policy import DEFAULT_POLICY, lint_policy, parse_policy, policy_in_force
 from kbserver.errors import ContentError
 
 
@@ -14,7 +14,9 @@ def test_default_rules() -> None:
     assert policy.required(["docs/scripts/cierre-encuesta.md"]) == {"lead": 1, "approver": 1}
     assert policy.required(["docs/kb/red-vpn/vpn-lenta.md"]) == {"lead": 1}
     assert policy.required(["approvals.yml"]) == {"admin": 1, "approver": 1}
-    assert policy.required(["mkdocs.yml"]) == {"lead": 1}
+    assert policy.required(["mkdocs.yml"]) == {"admin": 1, "approver": 1}
+    assert policy.required(["synonyms.txt"]) == {"admin": 1, "approver": 1}
+    assert policy.required(["docs/assets/logo.png"]) == {"lead": 1}
     mixed = policy.required(["docs/kb/correo/buzon-lleno.md", "docs/procedures/01-alcance-horario.md"])
     assert mixed == {"lead": 1, "approver": 1}
 
@@ -43,6 +45,11 @@ def test_the_policy_file_can_never_need_less_than_admin_and_approver() -> None:
         "rules:\n  - approvals: {lead: 1}",
         "rules:\n  - paths: ['docs/**']\n    approvals: {chef: 1}",
         "rules:\n  - paths: ['docs/**']\n    approvals: {lead: -1}",
+        "rules:\n  - paths: ['docs/**']\n    approvals: {lead: one}",
+        "rules:\n  - paths: ['docs/**']\n    approvals: {lead: yes}",
+        "rules: [",
+        "rules: []\nrule: {}",
+        "default: !!python/name:os.system {}",
     ],
 )
 def test_a_bad_policy_file_is_refused_with_a_reason(text: str) -> None:
@@ -58,3 +65,33 @@ def test_starter_content_ships_the_default_policy() -> None:
     from kbserver.settings import PROJECT_ROOT
 
     assert parse_policy((PROJECT_ROOT / "approvals.yml").read_text()) == parse_policy(None)
+
+
+def test_site_config_and_synonyms_need_admin_and_approver_whatever_the_file_says() -> None:
+    weak = parse_policy("rules:\n  - paths: ['**']\n    approvals: {lead: 1}\ndefault: {}\n")
+    for path in ("mkdocs.yml", "synonyms.txt", "approvals.yml"):
+        assert weak.required([path]) == {"lead": 1, "admin": 1, "approver": 1}
+    assert weak.required(["docs/kb/x.md"]) == {"lead": 1}
+    assert parse_policy("rules: []\ndefault: {}\n").required(["mkdocs.yml"]) == {"admin": 1, "approver": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("rules:\n  - paths: ['docs/**']\n    approvals: {lead: one}\n", 2, "'lead': 'one'"),
+        ("# a comment\nrules:\n  - paths: ['a']\n    approvals: {lead: 1}\n  - paths: []\n", 5, "rule 2"),
+        ("rules: []\napprovers: {lead: 1}\n", 2, "unknown key 'approvers'"),
+        ("rules:\n  - paths: ['a'\n", 3, "invalid YAML"),
+    ],
+)
+def test_lint_names_the_line_of_a_bad_policy(text: str, line: int, words: str) -> None:
+    [finding] = lint_policy(text)
+    assert (finding.path, finding.line, finding.rule) == ("approvals.yml", line, "approval-policy")
+    assert words in finding.message
+
+
+def test_a_policy_that_cannot_be_read_falls_back_to_the_hard_minimum() -> None:
+    policy, problem = policy_in_force("approvals: {lead: one}\n")
+    assert policy.required(["docs/kb/x.md"]) == {"admin": 1, "approver": 1}
+    assert problem and "approvals.yml:1" in problem and "admin and a client approver" in problem
+    assert policy_in_force(None) == (parse_policy(None), None)

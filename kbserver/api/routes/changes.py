@@ -8,9 +8,11 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from approval.branch import check_content_path
 from approval.model import State
 from approval.review import change_diff, retired_text
 from kbserver.api.deps import CurrentUser, LeadUser, ServicesDep
+from kbserver.errors import InvalidInput
 from kbserver.services import Services
 
 router = APIRouter(prefix="/api/changes", tags=["changes"])
@@ -84,10 +86,19 @@ def show_change(number: int, _user: CurrentUser, services: ServicesDep) -> dict[
     return _view(services, number)
 
 
+def _encoded(path: str, text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError as exc:  # a lone surrogate such as "\ud800" decodes from JSON, but is no text
+        raise InvalidInput(
+            f"the text of {path} has an invalid character at {exc.start}", {"path": path}
+        ) from exc
+
+
 @router.post("/{number}/commits")
 def write_files(number: int, body: Commit, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """Write, create or delete files in one commit; 409 with the current head if someone moved it first."""
-    changes = {p: (t.encode() if t is not None else None) for p, t in body.changes.items()}
+    changes = {p: (_encoded(p, t) if t is not None else None) for p, t in body.changes.items()}
     services.workflow.write(user, number, changes, body.expected_head, body.message)
     return _view(services, number)
 
@@ -95,6 +106,7 @@ def write_files(number: int, body: Commit, user: CurrentUser, services: Services
 @router.post("/{number}/retire")
 def retire(number: int, body: Retire, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """Mark a document `status: retired` in one commit (it stays in git and keeps its id)."""
+    check_content_path(body.path)
     head = services.workflow.records.get(number).head_commit
     text = retired_text(services.repository.read(head, body.path), body.path)
     services.workflow.write(user, number, {body.path: text}, body.expected_head, f"Retire {body.path}")

@@ -54,7 +54,9 @@ def allowed_actions(services: Services, user: User, number: int) -> set[str]:
     can_review = user.has_role(Role.LEAD, Role.APPROVER) and not is_author
     actions = {"comment"} if change.state in OPEN_STATES else set()
     if change.state is State.IN_REVIEW and can_review:
-        actions |= {"approve", "request-changes"}
+        actions.add("request-changes")
+        if services.workflow.can_approve(user, change):  # not offered to someone who wrote part of it
+            actions.add("approve")
     if change.state in OPEN_STATES and can_review:
         actions.add("reject")
     if is_author and change.state in (State.DRAFT, State.CHANGES_REQUESTED):
