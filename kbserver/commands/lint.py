@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
+from approval.policy import POLICY_FILE, lint_policy
 from kbserver.content import Corpus, Finding, lint_corpus, parse_document
 from kbserver.content.assets import asset_problem
 from kbserver.errors import KBError, NotFound
@@ -79,6 +80,9 @@ def lint_directory(root: Path, today: date | None = None) -> list[Finding]:
         links.append(CONFIG_FILE)
     text = config.read_text("utf-8", "replace") if config.is_file() and not config.is_symlink() else None
     found = lint_corpus(corpus, today or date.today(), former, is_stale)  # type: ignore[arg-type]
+    policy = root / POLICY_FILE
+    if policy.is_file() and not policy.is_symlink():
+        found += lint_policy(policy.read_bytes())
     return _sorted(found + file_findings(corpus.files, links, text))
 
 
@@ -90,6 +94,9 @@ def lint_commit(repo: ContentRepository, ref: str, today: date | None = None) ->
     corpus.files.update(p for p in links if p.startswith("docs/"))
     former, is_stale = _history_checks(repo, commit)
     found = lint_corpus(corpus, today or date.today(), former, is_stale)  # type: ignore[arg-type]
+    policy = None if POLICY_FILE in links else repo.read(commit, POLICY_FILE)
+    if policy is not None:
+        found += lint_policy(policy)
     return _sorted(found + file_findings(corpus.files, links, _site_config(repo, commit, links)))
 
 

@@ -143,3 +143,17 @@ def test_the_commit_helper_agrees(content_repo: ContentRepository) -> None:
     assert [(f.path, f.rule) for f in lint_commit(content_repo, commit) if f.severity == "error"] == [
         ("docs/kb/x.svg", "asset-type")
     ]
+
+
+def test_kb_lint_reports_an_invalid_policy_file_with_its_line(
+    tmp_path: Path, content_repo: ContentRepository
+) -> None:
+    root = _content(tmp_path)
+    (root / "approvals.yml").write_text('rules:\n  - paths: ["docs/**"]\n    approvals: {lead: one}\n')
+    assert ("approvals.yml", 2, "approval-policy") in _found(root)
+    commit = content_repo.commit_files(
+        "main", {"approvals.yml": b"rules: {}\n"}, "bad policy", SERVICE_AUTHOR, content_repo.head("main")
+    )
+    assert ("approvals.yml", "approval-policy") in {
+        (f.path, f.rule) for f in lint_commit(content_repo, commit) if f.severity == "error"
+    }
