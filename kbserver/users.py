@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from kbserver.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from kbserver.store.schema import api_tokens, sessions, users
 
+log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _HASHER = PasswordHasher()  # argon2id: memory-hard
 # Compared against when a user does not exist, so that login takes as long for unknown names.
@@ -187,11 +189,15 @@ class UserStore:
             return None
         now = _now()
         if row.last_used_at is None or now - _aware(row.last_used_at) > timedelta(minutes=1):
-            # Recorded at most once a minute, so that reading with a token is not a write every time.
-            with self.engine.begin() as conn:
-                conn.execute(
-                    api_tokens.update().where(api_tokens.c.id == row.token_id).values(last_used_at=now)
-                )
+            # Recorded at most once a minute, so that reading with a token is not a write every time; and
+            # only if the store can take it (a full disk must not stop a script from reading).
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        api_tokens.update().where(api_tokens.c.id == row.token_id).values(last_used_at=now)
+                    )
+            except sa.exc.SQLAlchemyError as exc:
+                log.warning("API token of %s: last use not recorded: %s", row.name, exc)
         return _user(row)
 
     def start_session(self, user: User, hours: int) -> tuple[str, str]:
