@@ -108,7 +108,8 @@ def test_a_full_disk_answers_503_and_recovers(full_disk_services: Services, smal
         filler.unlink()
         again = client.get("/api/search", params={"q": "vpn"}, headers=operator)
         assert again.status_code == 200 and isinstance(again.json()["search_id"], int)
-        assert client.post("/api/session", json={"name": "operator1", "password": PASSWORD}).status_code == 200
+        login = client.post("/api/session", json={"name": "operator1", "password": PASSWORD})
+        assert login.status_code == 200
         assert client.post("/api/feedback", json=FEEDBACK, headers=operator).status_code == 201
         created = client.post("/api/changes", json={"title": "Arreglo de la VPN"}, headers=lead)
         assert created.status_code == 201, created.text

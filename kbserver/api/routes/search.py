@@ -47,9 +47,7 @@ class Opened(BaseModel):
 
 
 @router.post("/search/{search_id}/opened", status_code=204)
-async def opened(
-    search_id: RecordId, body: Opened, services: ServicesDep, user: Reader
-) -> None:
+async def opened(search_id: RecordId, body: Opened, services: ServicesDep, user: Reader) -> None:
     """Say that a result of this search was opened (the content-gap report counts searches nobody used)."""
     await services.run_write(
         services.search_log.opened, search_id, body.document_id, user.id if user else None
