@@ -86,13 +86,14 @@ class LoginThrottle:
         """Let one login attempt in, counted as failed until `succeeded`; TooManyRequests while the account
         or the address must wait."""
         now = now or _now()
-        rules = {_pair(name, address): PAIR, _key("address", address): ADDRESS, _key("account", name): ACCOUNT}
+        account = _key("account", name)
+        rules = {_pair(name, address): PAIR, _key("address", address): ADDRESS, account: ACCOUNT}
         with self.engine.begin() as conn:
             for key in sorted(rules):  # one order everywhere, so two attempts never wait on each other
                 conn.execute(self._touch, {"key": key, "failures": 0, "last_failure_at": now})
             known = _known(name, address)
             if conn.scalar(sa.select(login_throttle.c.key).where(login_throttle.c.key == known)):
-                del rules[_key("account", name)]
+                del rules[account]
             rows = conn.execute(sa.select(login_throttle).where(login_throttle.c.key.in_(rules))).all()
             waits = [_aware(r.blocked_until) - now for r in rows if r.blocked_until is not None]
             wait = max(waits, default=timedelta(0))

@@ -52,7 +52,8 @@ sessions = sa.Table(
 login_throttle = sa.Table(
     "login_throttle",
     metadata,
-    sa.Column("key", sa.String(200), primary_key=True),  # "account:<name>", "address:<ip>" or "pair:<ip> <name>"
+    # "account:<name>", "address:<ip>", "pair:<ip> <name>"; "known:<ip> <name>" after a login from there
+    sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("blocked_until", sa.DateTime(timezone=True), nullable=True),
