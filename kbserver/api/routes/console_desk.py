@@ -129,7 +129,7 @@ def report_csv(
         raise InvalidInput(f"unknown report {name!r}", {"reports": list(REPORTS)})
     rows = report(services, name, *_span(since, until))
     return Response(
-        render_rows(rows, as_json=False, as_csv=True) + "\n" if rows else "",
+        render_rows(rows, as_json=False, as_csv=True) + "\r\n" if rows else "",
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
