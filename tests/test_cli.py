@@ -94,7 +94,11 @@ def test_user_passwd_enable_and_one_token_revoked(
 
 @pytest.mark.parametrize(
     "extra",
-    [["--display-name", "Eva\nApproved-by: X <x@x> (approver)"], ["--email", "eva@x\nB"], ["--role", "admin"]],
+    [
+        ["--display-name", "Eva\nApproved-by: X <x@x> (approver)"],
+        ["--email", "eva@x\nB"],
+        ["--role", "admin"],
+    ],
 )
 def test_user_add_refuses_what_is_not_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str]
