@@ -239,3 +239,25 @@ def test_one_api_token_is_revoked_over_http(client: TestClient, app_services: Se
     assert client.get("/api/me", headers=as_lead).status_code == 200
     again = client.delete(f"/api/users/lead1/tokens/{tokens[1]['id']}", headers=as_lead)
     assert again.status_code == 404
+
+
+def test_api_docs_come_from_the_service_and_need_a_login(client: TestClient, app_services: Services) -> None:
+    paths = ["/api/docs", "/api/openapi.json", "/api/docs/assets/swagger-ui-bundle.js"]
+    for path in paths:
+        assert client.get(path).status_code == 401, path
+    browser = client.get("/api/docs", headers={"accept": "text/html"}, follow_redirects=False)
+    assert browser.status_code == 303 and browser.headers["location"] == "/app/login?next=/api/docs"
+    login(client, "operator1")
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and "<script>" not in page.text  # no inline script: the CSP holds
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/api/docs/assets/") for s in sources)
+    for source in sources:
+        assert client.get(source).status_code == 200, source
+    assert "/api/search" in client.get("/api/openapi.json").json()["paths"]
+    assert client.get("/api/docs/assets/..%2f..%2fsettings.py").status_code == 404
+    client.cookies.clear()
+    app_services.settings = app_services.settings.model_copy(update={"public_read": True})
+    with TestClient(create_app(app_services.settings, app_services)) as anonymous:
+        assert all(anonymous.get(path).status_code == 200 for path in paths)
