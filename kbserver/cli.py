@@ -93,12 +93,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = user.add_parser("disable", parents=[common], help="disable a user, ending sessions and tokens")
     p.add_argument("name")
-    p = user.add_parser("passwd", parents=[common], help="set a user's password from standard input")
+    p = user.add_parser("enable", parents=[common], help="let a disabled user log in again")
+    p.add_argument("name")
+    p = user.add_parser(
+        "passwd", parents=[common], help="set a user's password from standard input; ends sessions and tokens"
+    )
     p.add_argument("name")
     p.add_argument("--password-stdin", action="store_true", required=True)
     p = user.add_parser("token", parents=[common], help="print a new API token for a user")
     p.add_argument("name")
     p.add_argument("--label", default="")
+    p = user.add_parser("tokens", parents=[common], help="list a user's API tokens (ids, never secrets)")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p = user.add_parser("revoke", parents=[common], help="revoke one API token of a user, by its id")
+    p.add_argument("name")
+    p.add_argument("token_id", type=int, help="the id `kb user tokens NAME` shows")
     return parser
 
 
@@ -182,11 +192,23 @@ def _run(args: argparse.Namespace) -> int:
         elif args.action == "disable":
             store.disable(args.name)
             print(f"Disabled {args.name}; their sessions and tokens are revoked")
+        elif args.action == "enable":
+            store.enable(args.name)
+            print(f"Enabled {args.name}")
         elif args.action == "passwd":
             store.set_password(args.name, _read_password())
-            print(f"Password of {args.name} changed")
+            print(f"Password of {args.name} changed; their sessions and API tokens are ended")
         elif args.action == "token":
-            print(store.issue_token(args.name, args.label))
+            token_id, token = store.new_token(args.name, args.label)
+            print(token)  # alone on stdout, for scripts
+            revoke = f"kb user revoke {args.name} {token_id}"
+            print(f"API token {token_id} of {args.name}; `{revoke}` ends it", file=sys.stderr)
+        elif args.action == "tokens":
+            tokens = store.tokens(args.name)
+            _print_json(tokens) if args.json else print(users.token_table(tokens))
+        elif args.action == "revoke":
+            store.revoke_token(args.name, args.token_id)
+            print(f"API token {args.token_id} of {args.name} revoked")
         return 0
     finally:
         services.close()

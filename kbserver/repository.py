@@ -267,6 +267,8 @@ class ContentRepository:
             try:
                 repo.git.update_ref(f"refs/heads/{name}", commit, "0" * 40)
             except git.GitCommandError as exc:
+                if self.head(name) is None:
+                    raise  # not a clash of names: git could not write (a full disk); the caller tells which
                 raise Conflict(f"branch {name} already exists") from exc
 
     def move_branch(self, name: str, commit: str, expected: str) -> None:

@@ -25,7 +25,11 @@ class TicketSystem:
     def check(self, ref: str) -> str:
         """The reference, upper-cased, if it matches the pattern; InvalidInput naming the pattern if not."""
         value = ref.strip().upper()
-        if not re.fullmatch(self.pattern, value):
+        # ASCII only, checked before upper-casing ('ı'.upper() is 'I'), and \d matched as ASCII digits:
+        # 'INC١٢٣٤٥٦٧' or full-width digits would name a ticket the ticketing system never finds.
+        if not ref.isascii():
+            raise InvalidInput(f"ticket {ref!r} must be ASCII letters and digits", {"pattern": self.pattern})
+        if not re.fullmatch(self.pattern, value, re.ASCII):
             raise InvalidInput(
                 f"ticket {ref!r} does not match the pattern {self.pattern}", {"pattern": self.pattern}
             )

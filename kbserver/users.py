@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
-import re
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,9 +15,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from kbserver.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from kbserver.identity import check_name, check_profile, one_line
 from kbserver.store.schema import api_tokens, sessions, users
+from kbserver.throttle import LoginThrottle
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+log = logging.getLogger(__name__)
 _HASHER = PasswordHasher()  # argon2id: memory-hard
 # Compared against when a user does not exist, so that login takes as long for unknown names.
 _DUMMY_HASH = _HASHER.hash("not a real password")
@@ -84,13 +87,14 @@ class UserStore:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self.throttle = LoginThrottle(engine)
 
     def add(
         self, name: str, role: str, password: str | None, display_name: str = "", email: str = ""
     ) -> User:
         """Create a user; the password, if given, is stored as an argon2 hash."""
-        if not NAME_RE.match(name):
-            raise InvalidInput(f"invalid user name {name!r}: use 2-64 of a-z, 0-9, '.', '_' or '-'")
+        check_name(name)
+        check_profile(display_name, email)
         try:
             role_value = Role(role)
         except ValueError as exc:
@@ -133,23 +137,56 @@ class UserStore:
             return int(conn.scalar(sa.select(sa.func.count()).select_from(users)) or 0)
 
     def disable(self, name: str) -> User:
-        """Disable a user and end their sessions and tokens."""
+        """Disable a user and end their sessions and tokens; never the last active admin."""
         user = self.get(name)
+        other = users.alias("other")
+        admins = (other.c.role == Role.ADMIN.value) & other.c.disabled.is_(False)
         with self.engine.begin() as conn:
-            conn.execute(users.update().where(users.c.id == user.id).values(disabled=True))
+            if conn.dialect.name == "postgresql":
+                # Two admins disabling each other at once: the second waits here, then counts again.
+                conn.execute(sa.select(other.c.id).where(admins).with_for_update())
+            others = sa.select(sa.func.count()).where(admins & (other.c.id != user.id)).scalar_subquery()
+            # One statement: on SQLite it takes the write lock before it counts.
+            done = conn.execute(
+                users.update()
+                .where((users.c.id == user.id) & ((users.c.role != Role.ADMIN.value) | (others > 0)))
+                .values(disabled=True)
+            )
+            if not done.rowcount:
+                raise Conflict(f"{name} is the last active admin; enable or add another admin first")
             conn.execute(sessions.delete().where(sessions.c.user_id == user.id))
             conn.execute(api_tokens.delete().where(api_tokens.c.user_id == user.id))
         return self.get(name)
 
-    def set_password(self, name: str, password: str) -> None:
-        """Replace a user's password."""
+    def enable(self, name: str) -> User:
+        """Let a disabled user log in again (their old sessions and tokens stay ended)."""
+        user = self.get(name)
+        with self.engine.begin() as conn:
+            conn.execute(users.update().where(users.c.id == user.id).values(disabled=False))
+        return self.get(name)
+
+    def set_password(self, name: str, password: str, keep_session: str | None = None) -> None:
+        """Replace a user's password and end their sessions (but keep_session) and API tokens: whoever
+        held the old password may have opened them."""
         if len(password) < 8:
             raise InvalidInput("the password must have at least 8 characters")
         user = self.get(name)
+        kept = _digest(keep_session) if keep_session else ""
         with self.engine.begin() as conn:
             conn.execute(
                 users.update().where(users.c.id == user.id).values(password_hash=_HASHER.hash(password))
             )
+            conn.execute(
+                sessions.delete().where((sessions.c.user_id == user.id) & (sessions.c.token_hash != kept))
+            )
+            conn.execute(api_tokens.delete().where(api_tokens.c.user_id == user.id))
+
+    def log_in(self, name: str, password: str, address: str) -> User:
+        """authenticate, throttled per account and per client address (TooManyRequests while waiting)."""
+        self.throttle.admit(name, address)
+        user = self.authenticate(name, password)
+        self.throttle.succeeded(name, address)
+        return user
 
     def authenticate(self, name: str, password: str) -> User:
         """The user whose name and password match; the same error for every failure."""
@@ -167,17 +204,47 @@ class UserStore:
 
     def issue_token(self, name: str, label: str = "") -> str:
         """A new API token for the user; only its hash is stored, so it is shown once."""
+        return self.new_token(name, label)[1]
+
+    def new_token(self, name: str, label: str = "") -> tuple[int, str]:
+        """A new API token for the user, with its id (to revoke it by); only its hash is stored."""
         user = self.get(name)
         if user.disabled:
             raise Conflict(f"user {name} is disabled")
+        one_line("label", label, 200)
         token = "kb_" + secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
-            conn.execute(
-                api_tokens.insert().values(
-                    user_id=user.id, token_hash=_digest(token), label=label, created_at=_now()
-                )
+            token_id = conn.execute(
+                api_tokens.insert()
+                .returning(api_tokens.c.id)
+                .values(user_id=user.id, token_hash=_digest(token), label=label, created_at=_now())
+            ).scalar_one()
+        return int(token_id), token
+
+    def tokens(self, name: str) -> builtins.list[dict[str, object]]:
+        """The user's API tokens (never the secrets): id, label, when created and last used."""
+        user = self.get(name)
+        query = sa.select(api_tokens).where(api_tokens.c.user_id == user.id).order_by(api_tokens.c.id)
+        with self.engine.connect() as conn:
+            return [
+                {
+                    "id": row.id,
+                    "label": row.label,
+                    "created_at": _aware(row.created_at).isoformat(),
+                    "last_used_at": _aware(row.last_used_at).isoformat() if row.last_used_at else None,
+                }
+                for row in conn.execute(query)
+            ]
+
+    def revoke_token(self, name: str, token_id: int) -> None:
+        """End one API token of the user."""
+        user = self.get(name)
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                api_tokens.delete().where((api_tokens.c.id == token_id) & (api_tokens.c.user_id == user.id))
             )
-        return token
+        if not done.rowcount:
+            raise NotFound(f"{name} has no API token {token_id}")
 
     def user_for_token(self, token: str) -> User | None:
         """The active user an API token belongs to."""
@@ -187,11 +254,15 @@ class UserStore:
             return None
         now = _now()
         if row.last_used_at is None or now - _aware(row.last_used_at) > timedelta(minutes=1):
-            # Recorded at most once a minute, so that reading with a token is not a write every time.
-            with self.engine.begin() as conn:
-                conn.execute(
-                    api_tokens.update().where(api_tokens.c.id == row.token_id).values(last_used_at=now)
-                )
+            # Recorded at most once a minute, so that reading with a token is not a write every time; and
+            # only if the store can take it (a full disk must not stop a script from reading).
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        api_tokens.update().where(api_tokens.c.id == row.token_id).values(last_used_at=now)
+                    )
+            except sa.exc.SQLAlchemyError as exc:
+                log.warning("API token of %s: last use not recorded: %s", row.name, exc)
         return _user(row)
 
     def start_session(self, user: User, hours: int) -> tuple[str, str]:

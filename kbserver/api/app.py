@@ -15,6 +15,7 @@ from kbserver.api.compression import CompressSite
 from kbserver.api.errors import install_error_handlers
 from kbserver.api.headers import SecurityHeaders
 from kbserver.api.routes import (
+    api_docs,
     changes,
     console,
     console_changes,
@@ -57,17 +58,18 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app = FastAPI(
         title="KB: knowledge base for IT support desks",
         version=__version__,
-        docs_url="/api/docs",
-        openapi_url="/api/openapi.json",
+        docs_url=None,  # served by routes/api_docs.py: from this service, to readers only
+        openapi_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
     install_error_handlers(app)
 
-    app.add_middleware(SecurityHeaders, exempt=("/api/docs",))
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(CompressSite)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="console-static")
     for module in (
+        api_docs,
         health,
         session,
         users,

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
+from annotated_types import Interval
 from fastapi import Depends, Path, Request
 
 from kbserver.errors import Forbidden, NotAuthenticated
@@ -107,6 +108,12 @@ def require_role(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
 LeadUser = Annotated[User, Depends(require_role(Role.LEAD))]
 ReportReader = Annotated[User, Depends(require_role(Role.LEAD, Role.APPROVER))]
+
+
+# Record numbers are 64-bit keys in the store: a larger one names no record, and SQLite cannot even look it
+# up (OverflowError), so every path and body number that names a record is bounded here, once.
+MAX_RECORD_ID = 2**63 - 1
+RecordId = Annotated[int, Interval(ge=1, le=MAX_RECORD_ID)]
 
 
 def doc_id_path() -> Any:

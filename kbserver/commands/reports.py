@@ -15,6 +15,15 @@ ReportName = Literal["documents", "gaps", "kpis", "usage", "stale", "deviations"
 REPORTS: tuple[str, ...] = get_args(ReportName)  # the API, the console and `kb report` offer these
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's CSV injection); the
+# gap report carries operators' raw queries, so such text cells get a leading quote.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
     return {
         k: (json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v) for k, v in row.items()
@@ -31,10 +40,11 @@ def render(rows: list[dict[str, Any]], as_json: bool, as_csv: bool) -> str:
     columns = list(flat[0])
     if as_csv:
         out = io.StringIO()
-        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        # CRLF, as RFC 4180 has it: the writer then also quotes a text with a lone CR in it.
+        writer = csv.DictWriter(out, columns, lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows(flat)
-        return out.getvalue().rstrip("\n")
+        writer.writerows({k: _csv_cell(v) for k, v in r.items()} for r in flat)
+        return out.getvalue().removesuffix("\r\n")
     cells = [[str(c).upper() for c in columns]] + [
         ["" if r[c] is None else str(r[c]) for c in columns] for r in flat
     ]

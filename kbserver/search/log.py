@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -11,6 +12,8 @@ from kbserver.errors import NotFound
 from kbserver.store.database import writing
 from kbserver.store.schema import search_log
 
+log = logging.getLogger(__name__)
+
 
 class SearchLog:
     """Appends searches to the state store, for the content-gap report (no personal data but the user id)."""
@@ -18,8 +21,20 @@ class SearchLog:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def record(self, query: str, filters: dict[str, list[str]], results: int, user_id: int | None) -> int:
-        """Log one search; returns its id, which the client quotes when a result is opened or linked."""
+    def record(
+        self, query: str, filters: dict[str, list[str]], results: int, user_id: int | None
+    ) -> int | None:
+        """Log one search; returns its id, which the client quotes when a result is opened or linked.
+
+        None when the store cannot take the line (a full disk, a store that does not answer): the search
+        is answered all the same, as operators need it more than the gap report needs the line."""
+        try:
+            return self._insert(query, filters, results, user_id)
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            log.warning("search log: a search was answered but not logged: %s", exc)
+            return None
+
+    def _insert(self, query: str, filters: dict[str, list[str]], results: int, user_id: int | None) -> int:
         kept = {k: v for k, v in filters.items() if v}
         with writing(self.engine) as conn:
             return int(

@@ -98,6 +98,7 @@ MIGRATIONS: list[Migration] = [
     (4, "feedback, flags, script deviations", _create(_FEEDBACK_V4, schema.flags, schema.deviations)),
     (5, "feedback: stored week, report indexes", _feedback_weeks),
     (6, "search log: result opened, linked to a ticket", _search_outcomes),
+    (7, "login throttling", _create(schema.login_throttle)),
 ]
 
 

@@ -48,6 +48,17 @@ sessions = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Failed logins per account and per client address, for the growing delay between attempts (migration 7).
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    # "account:<name>", "address:<ip>", "pair:<ip> <name>"; "known:<ip> <name>" after a login from there
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("blocked_until", sa.DateTime(timezone=True), nullable=True),
+)
+
 search_log = sa.Table(
     "search_log",
     metadata,

@@ -64,6 +64,7 @@ def test_bearer_token_without_csrf_and_revocation(client: TestClient, app_servic
     assert client.get("/api/users", headers=headers).status_code == 200
     new = {"name": "robot", "role": "operator"}
     assert client.post("/api/users", json=new, headers=headers).status_code == 201
+    app_services.users.add("admin2", "admin", PASSWORD)  # admin1 is not the last admin, so may go
     app_services.users.disable("admin1")
     assert client.get("/api/users", headers=headers).status_code == 401
     assert client.get("/api/me", headers={"authorization": "Basic abc"}).status_code == 401
@@ -169,3 +170,94 @@ def test_site_files_are_revalidated_and_hashed_bundles_cached(client: TestClient
     )  # ours has no hash in its name
     client.cookies.clear()
     assert client.get("/en/kb/red-vpn/vpn-no-conecta/", headers={"if-none-match": etag}).status_code == 401
+
+
+def test_failed_logins_are_throttled_with_retry_after(app_services: Services) -> None:
+    app = create_app(app_services.settings, app_services)
+    with (
+        TestClient(app, client=("203.0.113.66", 40000)) as attacker,
+        TestClient(app, client=("192.0.2.10", 40000)) as desk,
+    ):
+        answers = [
+            attacker.post("/api/session", json={"name": "lead1", "password": f"guess-{n}"}) for n in range(61)
+        ]
+        statuses = [a.status_code for a in answers]
+        assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}
+        refused = answers[5]
+        assert refused.json()["error"]["code"] == "too_many_requests"
+        assert 1 <= int(refused.headers["retry-after"]) <= 2
+        right = attacker.post("/api/session", json={"name": "lead1", "password": PASSWORD})
+        assert right.status_code == 429  # a throttled attempt is not even checked
+        # The real user, elsewhere, is not held off by the attacker.
+        assert desk.post("/api/session", json={"name": "lead1", "password": PASSWORD}).status_code == 200
+        # The console's form says it too, in the user's language, with the same header.
+        form = attacker.get("/app/login?lang=en")
+        token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        page = attacker.post("/app/login", data={"name": "lead1", "password": PASSWORD, "csrf_token": token})
+        assert page.status_code == 429 and "Too many failed attempts" in page.text
+        assert int(page.headers["retry-after"]) >= 1
+
+
+def test_admins_enable_users_and_not_disable_the_last_admin(client: TestClient) -> None:
+    csrf = {"x-csrf-token": login(client, "admin1")}
+    assert client.post("/api/users/operator1/disable", headers=csrf).json()["disabled"] is True
+    assert client.post("/api/users/operator1/enable", headers=csrf).json()["disabled"] is False
+    last = client.post("/api/users/admin1/disable", headers=csrf)
+    assert last.status_code == 409 and "last active admin" in last.json()["error"]["message"]
+    client.cookies.clear()
+    login(client, "operator1")
+    assert client.post("/api/users/operator1/enable", headers={"x-csrf-token": "x"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "admin\n", "role": "admin"},
+        {"name": "eva", "role": "approver", "display_name": "Eva\nApproved-by: X <x@x> (approver)"},
+        {"name": "eva", "role": "approver", "email": "eva@x.test\r\nApproved-by: X <x@x> (approver)"},
+        {"name": "eva", "role": "approver", "display_name": "Eva\x07"},
+    ],
+)
+def test_names_display_names_and_emails_are_one_line(client: TestClient, body: dict[str, str]) -> None:
+    csrf = {"x-csrf-token": login(client, "admin1")}
+    refused = client.post("/api/users", json=body, headers=csrf)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_input"
+    names = [u["name"] for u in client.get("/api/users").json()]
+    assert names == ["admin1", "approver1", "lead1", "operator1"]
+
+
+def test_one_api_token_is_revoked_over_http(client: TestClient, app_services: Services) -> None:
+    kept, revoked = app_services.users.issue_token("lead1"), app_services.users.issue_token("lead1")
+    as_lead = {"authorization": f"Bearer {kept}"}
+    tokens = client.get("/api/users/lead1/tokens", headers=as_lead).json()
+    assert len(tokens) == 2 and kept not in str(tokens) and revoked not in str(tokens)
+    other = client.get("/api/users/operator1/tokens", headers=as_lead)
+    assert other.status_code == 403  # only an admin, or the owner
+    gone = client.delete(f"/api/users/lead1/tokens/{tokens[1]['id']}", headers=as_lead)
+    assert gone.status_code == 204
+    assert client.get("/api/me", headers={"authorization": f"Bearer {revoked}"}).status_code == 401
+    assert client.get("/api/me", headers=as_lead).status_code == 200
+    again = client.delete(f"/api/users/lead1/tokens/{tokens[1]['id']}", headers=as_lead)
+    assert again.status_code == 404
+
+
+def test_api_docs_come_from_the_service_and_need_a_login(client: TestClient, app_services: Services) -> None:
+    paths = ["/api/docs", "/api/openapi.json", "/api/docs/assets/swagger-ui-bundle.js"]
+    for path in paths:
+        assert client.get(path).status_code == 401, path
+    browser = client.get("/api/docs", headers={"accept": "text/html"}, follow_redirects=False)
+    assert browser.status_code == 303 and browser.headers["location"] == "/app/login?next=/api/docs"
+    login(client, "operator1")
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and "<script>" not in page.text  # no inline script: the CSP holds
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/api/docs/assets/") for s in sources)
+    for source in sources:
+        assert client.get(source).status_code == 200, source
+    assert "/api/search" in client.get("/api/openapi.json").json()["paths"]
+    assert client.get("/api/docs/assets/..%2f..%2fsettings.py").status_code == 404
+    client.cookies.clear()
+    app_services.settings = app_services.settings.model_copy(update={"public_read": True})
+    with TestClient(create_app(app_services.settings, app_services)) as anonymous:
+        assert all(anonymous.get(path).status_code == 200 for path in paths)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
+import pytest
 from fastapi.testclient import TestClient
 
 from kbserver.services import Services
@@ -232,3 +236,39 @@ def test_searches_nobody_opened_or_linked_are_content_gaps(client: TestClient) -
     login(client, "lead1")
     gaps = client.get("/api/reports/gaps").json()
     assert [(g["gap"], g["query"]) for g in gaps] == [("not_opened", "impresora")]
+
+
+@pytest.mark.parametrize(
+    "ticket",
+    ["INC١٢٣٤٥٦٧", "INC１２３４５６７", "ınc0012345", "INC001234\u0663"],
+)
+def test_ticket_references_are_ascii(client: TestClient, app_services: Services, ticket: str) -> None:
+    h = {"x-csrf-token": login(client, "operator1")}
+    body = {"document_id": "KB-0001", "ticket": ticket, "helpful": True}
+    refused = client.post("/api/feedback", json=body, headers=h)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_input"
+    assert client.get(f"/api/tickets/{ticket}").status_code == 422
+    assert app_services.feedback.for_document("KB-0001") == []
+
+
+def test_csv_exports_defuse_formulas_in_operators_queries(
+    client: TestClient, app_services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kbserver.cli import main
+
+    login(client, "operator1")
+    queries = ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2 zzzz", "@SUM(A1)", "\tzzzz", "\rzzzz"]
+    for query in queries:
+        assert client.get("/api/search", params={"q": query}).status_code == 200
+    client.cookies.clear()
+    login(client, "approver1")
+    download = client.get("/app/reports/gaps.csv")
+    assert download.status_code == 200
+    settings = app_services.settings
+    common = ["--repo", str(settings.repo), "--data-dir", str(settings.data_dir)]
+    assert main(["report", "gaps", "--csv", "--database-url", settings.resolved_database_url, *common]) == 0
+    for text in (download.text, capsys.readouterr().out):
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert sorted(r["query"] for r in rows) == sorted("'" + q.lower() for q in queries)
+    as_json = client.get("/api/reports/gaps").json()  # JSON is not a spreadsheet: its text is kept
+    assert sorted(r["query"] for r in as_json) == sorted(q.lower() for q in queries)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from approval.branch import check_content_path
 from approval.model import State
 from approval.review import change_diff, retired_text
-from kbserver.api.deps import CurrentUser, LeadUser, ServicesDep
+from kbserver.api.deps import CurrentUser, LeadUser, RecordId, ServicesDep
 from kbserver.errors import InvalidInput
 from kbserver.services import Services
 
@@ -81,7 +81,7 @@ def create_change(body: NewChange, user: CurrentUser, services: ServicesDep) -> 
 
 
 @router.get("/{number}")
-def show_change(number: int, _user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+def show_change(number: RecordId, _user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """The change request, its policy status (required, received, missing) and its reviews."""
     return _view(services, number)
 
@@ -96,7 +96,7 @@ def _encoded(path: str, text: str) -> bytes:
 
 
 @router.post("/{number}/commits")
-def write_files(number: int, body: Commit, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+def write_files(number: RecordId, body: Commit, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """Write, create or delete files in one commit; 409 with the current head if someone moved it first."""
     changes = {p: (_encoded(p, t) if t is not None else None) for p, t in body.changes.items()}
     services.workflow.write(user, number, changes, body.expected_head, body.message)
@@ -104,7 +104,7 @@ def write_files(number: int, body: Commit, user: CurrentUser, services: Services
 
 
 @router.post("/{number}/retire")
-def retire(number: int, body: Retire, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+def retire(number: RecordId, body: Retire, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """Mark a document `status: retired` in one commit (it stays in git and keeps its id)."""
     check_content_path(body.path)
     head = services.workflow.records.get(number).head_commit
@@ -114,7 +114,7 @@ def retire(number: int, body: Retire, user: CurrentUser, services: ServicesDep) 
 
 
 @router.get("/{number}/diff")
-def diff(number: int, _user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+def diff(number: RecordId, _user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """Per file: the unified diff, the changed front-matter fields and the page as it will render."""
     change = services.workflow.records.get(number)
     main = services.main_commit() or change.base_commit
@@ -127,58 +127,58 @@ def diff(number: int, _user: CurrentUser, services: ServicesDep) -> dict[str, An
 
 
 @router.get("/{number}/events")
-def events(number: int, _user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
+def events(number: RecordId, _user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
     """The append-only audit log: who, when, from which state to which, at which head."""
     services.workflow.records.get(number)
     return services.workflow.records.events(number)
 
 
 @router.post("/{number}/submit")
-def submit(number: int, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+def submit(number: RecordId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """Ask for review; 422 with the lint findings while there are errors."""
     services.workflow.submit(user, number)
     return _view(services, number)
 
 
 @router.post("/{number}/comment")
-def comment(number: int, body: Note, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+def comment(number: RecordId, body: Note, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     services.workflow.comment(user, number, body.body)
     return _view(services, number)
 
 
 @router.post("/{number}/approve")
-def approve(number: int, body: Note, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+def approve(number: RecordId, body: Note, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     services.workflow.approve(user, number, body.body)
     return _view(services, number)
 
 
 @router.post("/{number}/request-changes")
-def request_changes(number: int, body: Note, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+def request_changes(number: RecordId, body: Note, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     services.workflow.request_changes(user, number, body.body)
     return _view(services, number)
 
 
 @router.post("/{number}/reject")
-def reject(number: int, body: Note, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+def reject(number: RecordId, body: Note, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     services.workflow.reject(user, number, body.body)
     return _view(services, number)
 
 
 @router.post("/{number}/withdraw")
-def withdraw(number: int, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+def withdraw(number: RecordId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     services.workflow.withdraw(user, number)
     return _view(services, number)
 
 
 @router.post("/{number}/update")
-def update(number: int, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+def update(number: RecordId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """Merge main into the branch; 409 with the conflicting files when it does not merge cleanly."""
     services.workflow.update(user, number)
     return _view(services, number)
 
 
 @router.post("/{number}/merge")
-async def merge(number: int, user: LeadUser, services: ServicesDep) -> dict[str, Any]:
+async def merge(number: RecordId, user: LeadUser, services: ServicesDep) -> dict[str, Any]:
     """Merge into main while the policy is met; the index catches up before this returns, the site follows."""
     await run_in_threadpool(services.merge, user, number)
     return await run_in_threadpool(_view, services, number)

@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from kbserver.api.deps import SESSION_COOKIE, CurrentUser, OptionalUser, ServicesDep
-from kbserver.api.routes.session import open_session
+from kbserver.api.routes.session import client_address, open_session
 from kbserver.console.i18n import language, translator
-from kbserver.errors import Forbidden, NotAuthenticated
+from kbserver.errors import Forbidden, NotAuthenticated, TooManyRequests
 
 router = APIRouter(prefix="/app", tags=["console"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "console" / "templates")
@@ -42,7 +42,7 @@ def login_page(request: Request, user: OptionalUser, next: str = "/app") -> Resp
         return RedirectResponse(_safe_next(next), status_code=303)
     token = secrets.token_urlsafe(24)
     request.state.csrf = token
-    response = render(request, "login.html", next=_safe_next(next), user=None, failed=False)
+    response = render(request, "login.html", next=_safe_next(next), user=None, failed="")
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
     return response
 
@@ -61,10 +61,22 @@ def login_submit(
     if not expected or not secrets.compare_digest(expected, csrf_token):
         raise Forbidden("missing or wrong CSRF token on the login form; reload the page")
     try:
-        user = services.users.authenticate(name, password)
-    except NotAuthenticated:
+        user = services.users.log_in(name, password, client_address(request))
+    except (NotAuthenticated, TooManyRequests) as exc:
         request.state.csrf = expected
-        return render(request, "login.html", 401, next=_safe_next(next), user=None, failed=True)
+        wait = exc.retry_after or 0
+        page = render(
+            request,
+            "login.html",
+            exc.status,
+            next=_safe_next(next),
+            user=None,
+            failed="login.throttled" if wait else "login.failed",
+            wait=str(wait),
+        )
+        if wait:
+            page.headers["Retry-After"] = str(wait)
+        return page
     response = RedirectResponse(_safe_next(next), status_code=303)
     open_session(response, services, user)
     response.delete_cookie(LOGIN_CSRF_COOKIE)

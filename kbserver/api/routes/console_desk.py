@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from kbserver.api.deps import LeadUser, ReportReader, ServicesDep
+from kbserver.api.deps import MAX_RECORD_ID, LeadUser, RecordId, ReportReader, ServicesDep
 from kbserver.api.routes.console import render
 from kbserver.commands.reports import REPORTS, report
 from kbserver.commands.reports import render as render_rows
@@ -39,10 +39,10 @@ async def queues(request: Request, user: LeadUser, services: ServicesDep) -> Res
 
 @router.post("/flags/{flag_id}")
 def resolve_flag(
-    flag_id: int,
+    flag_id: RecordId,
     user: LeadUser,
     services: ServicesDep,
-    change: int = Form(0, ge=0),
+    change: int = Form(0, ge=0, le=MAX_RECORD_ID),
     dismiss: str = Form("", max_length=2000),
 ) -> Response:
     """Link a flag to a change request, or dismiss it with a reason."""
@@ -58,7 +58,7 @@ def resolve_flag(
 
 @router.post("/deviations/{deviation_id}")
 def review_deviation(
-    deviation_id: int,
+    deviation_id: RecordId,
     user: LeadUser,
     services: ServicesDep,
     verdict: str = Form(pattern="^(approve|reject)$"),
@@ -129,7 +129,7 @@ def report_csv(
         raise InvalidInput(f"unknown report {name!r}", {"reports": list(REPORTS)})
     rows = report(services, name, *_span(since, until))
     return Response(
-        render_rows(rows, as_json=False, as_csv=True) + "\n" if rows else "",
+        render_rows(rows, as_json=False, as_csv=True) + "\r\n" if rows else "",
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )

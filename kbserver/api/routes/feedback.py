@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 from kbserver.api.deps import (
     CurrentUser,
     LeadUser,
+    RecordId,
     ServicesDep,
     doc_id_path,
 )
@@ -30,7 +31,7 @@ class FeedbackIn(BaseModel):
     helpful: bool
     outcome: Outcome | None = None
     comment: Comment = None
-    search_id: int | None = Field(None, ge=1, description="the search that led to this document, if any")
+    search_id: RecordId | None = Field(None, description="the search that led to this document, if any")
 
     @model_validator(mode="after")
     def _one_target(self) -> FeedbackIn:
@@ -53,7 +54,7 @@ class DeviationIn(BaseModel):
 
 
 class Resolution(BaseModel):
-    change: int | None = Field(None, ge=1, description="link the flag to this change request")
+    change: RecordId | None = Field(None, description="link the flag to this change request")
     dismiss: str | None = Field(None, min_length=3, max_length=2000, description="or dismiss it, saying why")
 
 
@@ -159,7 +160,9 @@ def my_flags(user: CurrentUser, services: ServicesDep) -> list[dict[str, Any]]:
 
 
 @router.post("/flags/{flag_id}/resolve")
-def resolve_flag(flag_id: int, body: Resolution, lead: LeadUser, services: ServicesDep) -> dict[str, Any]:
+def resolve_flag(
+    flag_id: RecordId, body: Resolution, lead: LeadUser, services: ServicesDep
+) -> dict[str, Any]:
     """Link the flag to a change request (it closes when that merges), or dismiss it with a reason."""
     if (body.change is None) == (body.dismiss is None):
         raise InvalidInput("give either change or dismiss")
@@ -196,7 +199,7 @@ def list_deviations(
 
 @router.post("/deviations/{deviation_id}/review")
 def review_deviation(
-    deviation_id: int, body: Review, lead: LeadUser, services: ServicesDep
+    deviation_id: RecordId, body: Review, lead: LeadUser, services: ServicesDep
 ) -> dict[str, Any]:
     """An L2 lead approves or rejects a deviation, with a comment."""
     return _with_link(services, services.deviations.review(deviation_id, body.approve, lead.id, body.comment))

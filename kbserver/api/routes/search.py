@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from kbserver.api.deps import Reader, ServicesDep
+from kbserver.api.deps import Reader, RecordId, ServicesDep
 from kbserver.content.model import Kind
 from kbserver.search.query import MAX_QUERY
 
@@ -47,9 +47,7 @@ class Opened(BaseModel):
 
 
 @router.post("/search/{search_id}/opened", status_code=204)
-async def opened(
-    search_id: Annotated[int, Path(ge=1)], body: Opened, services: ServicesDep, user: Reader
-) -> None:
+async def opened(search_id: RecordId, body: Opened, services: ServicesDep, user: Reader) -> None:
     """Say that a result of this search was opened (the content-gap report counts searches nobody used)."""
     await services.run_write(
         services.search_log.opened, search_id, body.document_id, user.id if user else None

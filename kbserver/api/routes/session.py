@@ -34,10 +34,16 @@ def open_session(response: Response, services: Services, user: User) -> str:
     return csrf
 
 
+def client_address(request: Request) -> str:
+    """The address a request came from (uvicorn puts a trusted proxy's client there), for throttling."""
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/api/session")
-def login(body: Login, response: Response, services: ServicesDep) -> dict[str, Any]:
-    """Log in with name and password; sets the session cookie and returns the CSRF token."""
-    user = services.users.authenticate(body.name, body.password)
+def login(body: Login, request: Request, response: Response, services: ServicesDep) -> dict[str, Any]:
+    """Log in with name and password; sets the session cookie and returns the CSRF token. Failed logins
+    slow down per account and per address: 429 with Retry-After while a wait runs."""
+    user = services.users.log_in(body.name, body.password, client_address(request))
     csrf = open_session(response, services, user)
     return {"user": user.as_json(), "csrf_token": csrf}
 
