@@ -12,6 +12,7 @@ import gc
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import warnings
@@ -31,6 +32,7 @@ from kbserver.search.schema import SCHEMA_VERSION, build_schema
 log = logging.getLogger(__name__)
 SYNONYMS_FILE = "synonyms.txt"
 PARALLEL_FROM = 500
+COMMIT_ID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")  # SHA-1, or SHA-256 repositories
 META_PATH = "__meta__"  # a stored record of the commit, committed atomically with the index
 Progress = Callable[[int, int], None]
 
@@ -84,6 +86,15 @@ def document_fields(doc: Document, commit: str, changed: tuple[str, str]) -> dic
     }
 
 
+def _read_commit(marker: Path) -> str | None:
+    """The commit id in a generation's marker file; None when it is missing or damaged (then: rebuild)."""
+    try:
+        text = marker.read_bytes().decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if COMMIT_ID.fullmatch(text) else None
+
+
 class SearchIndex:
     """Generations of a Whoosh index below root, each pinned to a commit."""
 
@@ -98,8 +109,7 @@ class SearchIndex:
     def commit(self) -> str | None:
         """The commit the current generation reflects."""
         generation = self.generation()
-        marker = generation / "COMMIT" if generation else None
-        return marker.read_text().strip() if marker and marker.is_file() else None
+        return _read_commit(generation / "COMMIT") if generation else None
 
     @contextmanager
     def _writer_lock(self) -> Iterator[None]:
@@ -118,7 +128,7 @@ class SearchIndex:
                 ix.close()
                 schema = generation / "SCHEMA"
                 current = schema.is_file() and schema.read_text().strip() == SCHEMA_VERSION
-                return current and (generation / "COMMIT").is_file()
+                return current and _read_commit(generation / "COMMIT") is not None
             except Exception:  # a damaged index raises many kinds of error; all mean "rebuild"
                 gc.collect()  # Whoosh leaves the damaged file open; close it here, quietly
                 return False

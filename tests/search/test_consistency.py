@@ -101,7 +101,7 @@ def test_searches_never_fail_while_the_index_updates(content_repo: ContentReposi
     assert {c for c, _ in seen} <= {content_repo.resolve("HEAD~12"), *commits}
 
 
-@pytest.mark.parametrize("damage", ["delete", "corrupt"])
+@pytest.mark.parametrize("damage", ["delete", "corrupt", "commit-marker"])
 def test_missing_or_corrupt_index_is_rebuilt(
     content_repo: ContentRepository, tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -112,6 +112,8 @@ def test_missing_or_corrupt_index_is_rebuilt(
     assert generation
     if damage == "delete":
         shutil.rmtree(tmp_path / "index")
+    elif damage == "commit-marker":
+        (generation / "COMMIT").write_bytes(b"\xff\xfegarbage")  # issue 11: this crashed every catch-up
     else:
         for segment in (generation / "index").glob("*.seg"):
             segment.write_bytes(b"garbage")
