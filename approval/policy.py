@@ -17,6 +17,8 @@ POLICY_FILE = "approvals.yml"
 ROLES = ("operator", "lead", "approver", "admin")
 # Whatever approvals.yml says, a change to one of these files needs an admin and a client approver: the policy
 # itself, the site's configuration and the search synonyms change what every operator sees.
+# Whatever the policy says, every change needs at least this: one sign-off by someone who did not write it.
+APPROVAL_FLOOR = {"lead": 1}
 POLICY_MINIMUM = {"admin": 1, "approver": 1}
 PROTECTED_FILES = (POLICY_FILE, "mkdocs.yml", "synonyms.txt")
 
@@ -83,7 +85,9 @@ class Policy:
             for approvals in rules:
                 for role, count in approvals.items():
                     need[role] = max(need.get(role, 0), count)
-        return need
+        need = {role: count for role, count in need.items() if count > 0}
+        # A rule or default of zero approvals would let an author publish alone: never fewer than one.
+        return need or dict(APPROVAL_FLOOR)
 
 
 # What applies while the policy on main cannot be read: the hard minimum, for every change.

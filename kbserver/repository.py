@@ -433,6 +433,10 @@ class ContentRepository:
             lines = []
             for path in changes:
                 check_path(path)
+            folders = {"/".join(p.split("/")[:n]) for p in changes for n in range(1, p.count("/") + 1)}
+            clash = sorted(folders & set(changes))
+            if clash:  # git would keep the file and silently drop what is asked below it
+                raise InvalidInput(f"{clash[0]} cannot be both a file and a folder", {"paths": clash})
             for path, content in changes.items():
                 if content is None:
                     lines.append(f"0 {'0' * 40}\t{path}")

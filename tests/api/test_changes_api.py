@@ -186,6 +186,21 @@ def test_a_path_git_would_not_store_answers_422_and_logs_nothing(
     assert [e["action"] for e in services.workflow.records.events(n)] == ["create"]
 
 
+def test_a_file_and_a_folder_of_the_same_name_in_one_commit_answer_422(
+    store_app: tuple[TestClient, Services, Any],
+) -> None:
+    client, services, tokens = store_app
+    n, head = _change(client, tokens["lead1"])
+    answer = client.post(
+        f"/api/changes/{n}/commits",
+        json={"changes": {"docs/kb/q/a.md": "x\n", "docs/kb/q": "y\n"}, "expected_head": head},
+        headers=tokens["lead1"],
+    )
+    assert answer.status_code == 422, answer.text  # git kept docs/kb/q and silently lost docs/kb/q/a.md
+    assert answer.json()["error"]["details"]["paths"] == ["docs/kb/q"]
+    assert services.repository.head(services.workflow.records.get(n).branch) == head
+
+
 def test_retiring_a_file_whose_front_matter_is_never_closed_answers_422(
     store_app: tuple[TestClient, Services, Any],
 ) -> None:

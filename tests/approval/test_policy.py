@@ -30,7 +30,7 @@ def test_globs_and_counts() -> None:
     )
     assert policy.required(["docs/kb/mfa/index.md"]) == {"admin": 1, "lead": 2}
     assert policy.required(["docs/kb/mfa/llave-fido2.md"]) == {"lead": 2}
-    assert policy.required(["docs/kbx/file.md"]) == {}
+    assert policy.required(["docs/kbx/file.md"]) == {"lead": 1}  # never fewer than one sign-off
 
 
 def test_the_policy_file_can_never_need_less_than_admin_and_approver() -> None:
@@ -95,3 +95,10 @@ def test_a_policy_that_cannot_be_read_falls_back_to_the_hard_minimum() -> None:
     assert policy.required(["docs/kb/x.md"]) == {"admin": 1, "approver": 1}
     assert problem and "approvals.yml:1" in problem and "admin and a client approver" in problem
     assert policy_in_force(None) == (parse_policy(None), None)
+
+
+def test_a_policy_of_zero_approvals_still_needs_one_sign_off() -> None:
+    zero = parse_policy("rules:\n  - paths: ['docs/**']\n    approvals: {lead: 0}\ndefault: {}\n")
+    assert zero.required(["docs/kb/red-vpn/vpn-no-conecta.md"]) == {"lead": 1}
+    assert zero.required(["other.txt"]) == {"lead": 1}
+    assert zero.required(["approvals.yml"]) == {"admin": 1, "approver": 1}
