@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from kbserver.content.model import Finding
+from kbserver.content.yamltext import compose_yaml, load_yaml, yaml_problem
 from kbserver.errors import ContentError
 
 POLICY_FILE = "approvals.yml"
@@ -101,7 +102,7 @@ def _problem(message: str, line: int = 1) -> ContentError:
 def _lines(text: str) -> dict[str, int]:
     """The line of each top-level key and of each rule ("rule 1", ...), to point findings at."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = compose_yaml(text)
     except yaml.YAMLError:
         return {}
     found: dict[str, int] = {}
@@ -131,11 +132,10 @@ def parse_policy(text: str | bytes | None) -> Policy:
     source = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     source = source or DEFAULT_POLICY
     try:
-        data: Any = yaml.safe_load(source)
+        data: Any = load_yaml(source)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _problem(f"invalid YAML: {problem}", int(mark.line) + 1 if mark else 1) from exc
+        line, message = yaml_problem(exc)
+        raise _problem(message, line + 1) from exc
     lines = _lines(source)
     if not isinstance(data, dict) or not isinstance(data.get("rules", []), list):
         raise _problem("the file must be a mapping with a list of rules", lines.get("rules", 1))

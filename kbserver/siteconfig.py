@@ -20,6 +20,7 @@ import yaml
 
 from kbserver.content.model import Finding
 from kbserver.content.render import MARKDOWN_EXTENSIONS
+from kbserver.content.yamltext import ContentLoader, compose_yaml, yaml_problem
 from kbserver.settings import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,15 @@ EXTRA_FEATURES = {"navigation.expand", "navigation.path", "navigation.tabs", "na
 EXTRA_FEATURES |= {"toc.integrate"}
 PALETTE_KEYS = {"scheme", "primary", "accent"}
 PALETTE_VALUE = re.compile(r"[a-z][a-z -]{0,30}")
-URL = re.compile(r"https?://[^\s\"'<>]+")
+URL = re.compile(r"https?://[^\s\"'<>\\\x00-\x1f\x7f]+")
+# A page of docs/ by relative path: no scheme (a colon anywhere), no backslash, no control character.
+NAV_PAGE = re.compile(r"([^/\\:\x00-\x1f\x7f]+/)*[^/\\:\x00-\x1f\x7f]+\.md")
+NAV_RULE = "nav must list .md pages inside docs/ (relative paths: no scheme, no .., no leading /) or http(s)"
+NAV_RULE += " links, with text titles"
 MAX_TEXT = 300
 
 
-class _LenientLoader(yaml.SafeLoader):
+class _LenientLoader(ContentLoader):
     """Reads mkdocs.yml without running its tags (!!python/name:, !ENV): they become None."""
 
 
@@ -91,11 +96,11 @@ def read_site_config(text: str, path: str = CONFIG_FILE) -> ContentSiteConfig:
             if isinstance(token, yaml.TagToken):
                 handle, suffix = token.value
                 refuse(token.start_mark.line + 1, f"YAML tag {handle or ''}{suffix} is not allowed")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose_yaml(text)  # no anchors or aliases: so each value below has exactly one node
         loaded = yaml.load(text, Loader=_LenientLoader)  # a SafeLoader; tags become None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        refuse(int(mark.line) + 1 if mark else 1, f"invalid YAML: {getattr(exc, 'problem', None) or exc}")
+        line, message = yaml_problem(exc)
+        refuse(line + 1, message)
         return found
     if root is None:
         return found
@@ -103,8 +108,12 @@ def read_site_config(text: str, path: str = CONFIG_FILE) -> ContentSiteConfig:
         refuse(1, "mkdocs.yml must be a mapping of keys")
         return found
     tagged = {f.line for f in found.findings}
+    keys = [str(key_node.value) for key_node, _value in root.value]
     for key_node, value_node in root.value:
         key, line = str(key_node.value), key_node.start_mark.line + 1
+        if keys.count(key) > 1:  # which one would count is not obvious to whoever reads the file
+            refuse(line, f"key {key!r} appears more than once")
+            continue
         if key not in ALLOWED:
             refuse(
                 line, f"key {key!r} is not allowed: the service owns the site's configuration " + _allowed()
@@ -114,6 +123,11 @@ def read_site_config(text: str, path: str = CONFIG_FILE) -> ContentSiteConfig:
             continue  # refused above; nothing of it is used
         value = loaded.get(key)
         inner = ALLOWED[key]
+        if key == "nav":
+            nav = _nav(value, value_node, refuse)
+            if nav is not None:
+                found.values[key] = nav
+            continue
         if inner is None:
             checked = _check_value(key, value, line, refuse)
             if checked is not None:
@@ -159,12 +173,9 @@ def _check_value(name: str, value: Any, line: int, refuse: Any) -> Any:
     elif name == "theme.palette":
         checked = _palette(value)
         why = f"must be a mapping (or list of mappings) of {', '.join(sorted(PALETTE_KEYS))} to colour names"
-    elif name == "extra.alternate":
+    else:  # extra.alternate
         checked = _alternate(value)
         why = "must be a list of {name, link, lang}, each link / or a language folder such as /en/"
-    else:  # nav
-        checked = _nav(value)
-        why = "must list .md pages inside docs/ (no .., no leading /) or http(s) links, with text titles"
     if checked is None:
         refuse(line, f"{name} {why}")
     return checked
@@ -197,32 +208,44 @@ def _alternate(value: Any) -> list[dict[str, str]] | None:
     return out
 
 
-def _nav_target(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    if URL.fullmatch(value):
-        return True
-    parts = value.split("/")
-    return value.endswith(".md") and not value.startswith("/") and ".." not in parts and "\\" not in value
+def _nav_page(value: Any) -> bool:
+    return isinstance(value, str) and bool(NAV_PAGE.fullmatch(value)) and ".." not in value.split("/")
 
 
-def _nav(value: Any) -> list[Any] | None:
-    if not isinstance(value, list):
+def _nav(value: Any, node: yaml.Node, refuse: Any) -> list[Any] | None:
+    """The nav with its titles escaped, or None when any entry is refused (each a finding with its line):
+    a nav that lost entries would leave pages out, so the build uses its own navigation instead."""
+    if not isinstance(value, list) or not isinstance(node, yaml.SequenceNode):
+        refuse(node.start_mark.line + 1, NAV_RULE)
         return None
     out: list[Any] = []
-    for item in value:
-        if _nav_target(item) and not URL.fullmatch(item):
+    refused = False
+    for item, item_node in zip(value, node.value, strict=True):  # one node per item: no aliases
+        line = item_node.start_mark.line + 1
+        if _nav_page(item):
             out.append(item)
             continue
-        if not isinstance(item, dict) or len(item) != 1:
-            return None
+        if not isinstance(item, dict) or len(item) != 1 or not isinstance(item_node, yaml.MappingNode):
+            refuse(line, f"{NAV_RULE}: {item!r} is not one")
+            refused = True
+            continue
         ((title, target),) = item.items()
+        target_node = item_node.value[-1][1]  # a repeated key: the last one counts, as in the value
         escaped = _text(title)
-        inner = _nav(target) if isinstance(target, list) else target if _nav_target(target) else None
+        if isinstance(target, list):
+            inner = _nav(target, target_node, refuse)
+        elif _nav_page(target) or (isinstance(target, str) and URL.fullmatch(target)):
+            inner = target
+        else:
+            refuse(target_node.start_mark.line + 1, f"{NAV_RULE}: {target!r} is not one")
+            inner = None
+        if escaped is None:
+            refuse(line, f"{NAV_RULE}: the title {title!r} is not text of 1 to {MAX_TEXT} characters")
         if escaped is None or inner is None:
-            return None
+            refused = True
+            continue
         out.append({escaped: inner})
-    return out
+    return None if refused else out
 
 
 def build_config(

@@ -1,7 +1,9 @@
 """MkDocs hooks of the service's site build: content reaches the templates escaped, and pages sanitised.
 
 MkDocs' Jinja does not autoescape, so every front-matter value a template prints (title, owner, tags, a script
-variable's description...) would otherwise be raw HTML. The service's build configuration names this file in
+variable's description...) would otherwise be raw HTML. Titles (of pages, sections, table-of-contents entries)
+are HTML text for MkDocs and Material: each is made plain text, escaped, whatever it came from (front matter,
+a # heading, the content's nav, a file or folder name). The service's build configuration names this file in
 `hooks:` (kbserver/siteconfig.py); a content mkdocs.yml never can.
 """
 
@@ -11,9 +13,14 @@ import html
 from datetime import date
 from typing import Any
 
+import yaml
+from markupsafe import Markup
 from mkdocs.plugins import event_priority
+from mkdocs.structure.nav import Link, Section
+from mkdocs.utils.meta import YAML_RE
 
 from kbserver.content.render import sanitize_html
+from kbserver.content.yamltext import load_yaml
 
 # The front-matter keys the templates may see (overrides/main.html, Material's base.html); `template`,
 # `icon`, `subtitle`, `status` badges and anything else never reach them.
@@ -62,11 +69,59 @@ def safe_meta(meta: dict[str, Any]) -> dict[str, Any]:
     return safe
 
 
+def plain_title(title: Any) -> str:
+    """A title as escaped plain text: tags dropped, entities read once, then everything escaped again."""
+    return html.escape(Markup(str(title or "")).striptags())
+
+
+def front_matter(source: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """A page's front matter read as the content model reads it, or {} when it refuses it (an alias, say):
+    MkDocs' own loader follows aliases, and walking a self-referencing or "billion laughs" value never ends.
+    """
+    match = YAML_RE.match(source)
+    if match is None:
+        return meta  # MkDocs' MultiMarkdown-style meta: flat text values
+    try:
+        loaded = load_yaml(match.group(1))
+    except yaml.YAMLError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
 @event_priority(100)  # first: before the tags plugin and the templates read page.meta
 def on_page_markdown(markdown: str, page: Any, **_kwargs: Any) -> str:
     """Replace the page's front matter by its allowed, escaped copy."""
-    page.meta = safe_meta(dict(page.meta or {}))
+    page.meta = safe_meta(front_matter(page.file.content_string, dict(page.meta or {})))
     return markdown
+
+
+def _plain_toc(items: Any) -> None:
+    for item in items:
+        item.title = plain_title(item.title)
+        item.id = html.escape(item.id)  # attr_list sets any id, quotes included; templates print it raw
+        _plain_toc(item.children)
+
+
+@event_priority(-100)  # last: after every other hook has had its say on the page
+def on_page_content(content: str, page: Any, **_kwargs: Any) -> str:
+    """Pin the page's title and its table of contents as escaped plain text, now that rendering set them."""
+    page.title = plain_title(page.title) or html.escape(page.file.name)
+    _plain_toc(page.toc)
+    return content
+
+
+def _plain_nav(items: Any) -> None:
+    for item in items:
+        if isinstance(item, Section | Link):
+            item.title = plain_title(item.title)
+        if isinstance(item, Section):
+            _plain_nav(item.children)
+
+
+def on_nav(nav: Any, **_kwargs: Any) -> Any:
+    """Section and link titles of the navigation as escaped plain text (a folder's name, say)."""
+    _plain_nav(nav.items)
+    return nav
 
 
 @event_priority(-100)  # last: after the tags plugin has filled its listings into the pages

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from kbserver.api.app import create_app
@@ -72,7 +73,8 @@ def test_a_theme_of_the_contents_own_is_never_used(content_repo: ContentReposito
 @pytest.fixture
 def corpus_site(services: Services, tmp_path: Path) -> tuple[Services, Path]:
     marker = tmp_path / "hook-ran"
-    commit = _commit(services.repository, corpus_files(marker))
+    repo = services.repository
+    commit = _commit(repo, corpus_files(marker, repo.paths(repo.resolve("main"))))
     services.site.build(services.repository, commit)
     return services, marker
 
@@ -172,3 +174,44 @@ def test_a_symlink_in_content_gives_a_clear_build_error(
     assert main(["build", *common]) == 2
     err = capsys.readouterr().err
     assert "docs/kb/passwd.md" in err and "Traceback" not in err
+
+
+def test_a_nav_link_that_is_not_a_page_or_http_never_reaches_a_page(
+    content_repo: ContentRepository, tmp_path: Path
+) -> None:
+    pages = [
+        p.removeprefix("docs/") for p in content_repo.paths(content_repo.resolve("main")) if p.endswith(".md")
+    ]
+    bad = ["javascript:alert(1)//a.md", {"Foo": "javascript:alert(5)//b.md"}, {"Bar": "data:text/html,x.md"}]
+    config = yaml.safe_dump({"site_name": "Sitio", "nav": [*pages, *bad]}, allow_unicode=True)
+    commit = _commit(content_repo, {"mkdocs.yml": config.encode()})
+    site = Site(tmp_path / "site")
+    site.build(content_repo, commit)
+    served = site.served_dir()
+    assert served is not None
+    found = {
+        p.relative_to(served).as_posix(): dangers(p.read_text(), page=True) for p in served.rglob("*.html")
+    }
+    assert {path: problems for path, problems in found.items() if problems} == {}
+    assert "VPN lenta" in (served / "kb" / "red-vpn" / "vpn-lenta" / "index.html").read_text()
+
+
+def test_front_matter_with_aliases_gives_a_page_without_it(
+    content_repo: ContentRepository, tmp_path: Path
+) -> None:
+    site = Site(tmp_path / "site")
+    own = ARTICLE.replace("---\n\n", "tags: &a [x, *a]\n---\n\n# Propio\n")  # the old hooks recursed
+    site.build(content_repo, _commit(content_repo, {"docs/kb/cuentas/self.md": own.encode()}))
+    served = site.served_dir()
+    assert served is not None
+    page = (served / "kb" / "cuentas" / "self" / "index.html").read_text()
+    assert "Propio" in page and "kb-meta" not in page  # no front matter: no id, no owner box
+    laughs = "&l0 [" + ", ".join(["lol"] * 9) + "]"
+    for n in range(1, 9):
+        laughs = (
+            f"&l{n} [{', '.join([laughs] + [f'*l{n - 1}'] * 8)}]"  # 9**9 values: the old hooks walked them
+        )
+    bomb = ARTICLE.replace("---\n\n", f"symptoms: {laughs}\n---\n\n# Bomba\n")
+    site.build(content_repo, _commit(content_repo, {"docs/kb/cuentas/bomb.md": bomb.encode()}))
+    served = site.served_dir()
+    assert served is not None and "Bomba" in (served / "kb" / "cuentas" / "bomb" / "index.html").read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -57,6 +58,25 @@ ATTR_LIST_PAYLOADS = [
     '## Step {: #ok onfocus="alert(45)" autofocus tabindex="1" }',
     '[b](https://example.com/){: formaction="javascript:alert(46)" target="_blank" }',
 ]
+# Titles MkDocs takes from the first # heading of a page without a front-matter title (index.md, tags.md):
+# Material prints them through `striptags`, which un-escapes entities.
+REFRESH = '</title><meta http-equiv="refresh" content="0;url=https://evil.example/{n}">'
+H1_PAGES = {
+    "docs/kb/xss/heading/index.md": f"# Correo {REFRESH.format(n=90)}",
+    "docs/tags.md": f"# Etiquetas {REFRESH.format(n=91)}<img src=x onerror=alert(91)>\n\n"
+    + "<!-- material/tags -->",
+}
+# Heading text as it reaches the table of contents (its entries, their ids and aria-labels).
+TOC_PAYLOADS = [
+    f"## Paso {REFRESH.format(n=92)}",
+    "## &lt;img src=x onerror=alert(93)&gt; &#60;script&#62;alert(93)&#60;/script&#62;",
+    "## Paso con id {: id='a\" onmouseover=\"alert(94)' }",
+    "## Paso con etiqueta {: data-toc-label='<img src=x onerror=alert(95)>\" onmouseover=\"alert(95)' }",
+]
+# Titles from the content's nav: a section's, and a page's that has no title of its own.
+NAV_SECTION_TITLE = "<script>alert(80)</script>"
+NAV_PAGE_TITLE = REFRESH.format(n=96) + '"><img src=x onerror=alert(96)>'
+NAV_TITLED_PAGE = "docs/kb/xss/nav/index.md"
 FIELD_PAYLOAD = '"><img src=x onerror=alert({n})><script>alert({n})</script>'
 COMMON_FIELDS = ["id", "title", "lang", "owner", "tags", "audience", "review_by", "status", "translation_of"]
 COMMON_FIELDS += [
@@ -93,8 +113,9 @@ extra:
     - {name: English, link: /en/, lang: en}
 extra_javascript: [assets/xss/p.js]
 """
-# site_name, site_description, copyright, hooks, plugins, custom_dir, alternate, extra_javascript
-MKDOCS_YML_PAYLOADS = 8
+# site_name, site_description, copyright, hooks, plugins, custom_dir, alternate, extra_javascript, and the
+# nav's section and page titles
+MKDOCS_YML_PAYLOADS = 10
 PAYLOAD_COUNT = (
     len(BODY_PAYLOADS)
     + 1
@@ -107,7 +128,9 @@ PAYLOAD_COUNT = (
     + len(STATIC_FILES)
     + 1
     + MKDOCS_YML_PAYLOADS
-    + 1  # + h.py, + the section's title
+    + len(H1_PAGES)
+    + len(TOC_PAYLOADS)
+    + 1  # + h.py
 )
 
 
@@ -132,13 +155,30 @@ def body_document() -> str:
     return _front(meta) + "\n\n".join(parts) + "\n"
 
 
-def corpus_files(marker: Path) -> dict[str, bytes | None]:
-    """Every file of the corpus, by path in the content repository; its hook would write marker."""
+def corpus_nav(pages: Iterable[str]) -> list[object]:
+    """A content nav listing every page (MkDocs --strict refuses one that leaves a page out): the corpus's in
+    a section with a payload title, one of them under a payload title of its own."""
+    paths = sorted({p.removeprefix("docs/") for p in pages if p.startswith("docs/") and p.endswith(".md")})
+    corpus = [p for p in paths if p.startswith("kb/xss/")]
+    section: list[object] = ["kb/xss/index.md"] + [p for p in corpus if p != "kb/xss/index.md"]
+    titled = NAV_TITLED_PAGE.removeprefix("docs/")
+    section[section.index(titled)] = {NAV_PAGE_TITLE: titled}
+    return [p for p in paths if p not in corpus] + [{NAV_SECTION_TITLE: section}]
+
+
+def corpus_files(marker: Path, pages: Iterable[str]) -> dict[str, bytes | None]:
+    """Every file of the corpus, by path in the content repository, for content that has pages already; its
+    hook would write marker."""
+    heading = H1_PAGES["docs/kb/xss/heading/index.md"]
     files: dict[str, bytes | None] = {
         "docs/assets/xss/h.py": hook_code(marker),
         "docs/kb/xss/index.md": b"---\ntitle: '<script>alert(80)</script>'\n---\n\nSecci\xc3\xb3n.\n",
         "docs/kb/xss/body.md": body_document().encode(),
-        "mkdocs.yml": MKDOCS_YML.encode(),
+        "docs/kb/xss/heading/index.md": (
+            heading + "\n\nTexto.\n\n" + "\n\n".join(TOC_PAYLOADS) + "\n"
+        ).encode(),
+        "docs/tags.md": (H1_PAGES["docs/tags.md"] + "\n").encode(),
+        NAV_TITLED_PAGE: b"Una p\xc3\xa1gina sin t\xc3\xadtulo propio.\n",
         **STATIC_FILES,
     }
     for n, field in enumerate(COMMON_FIELDS, start=100):
@@ -167,6 +207,8 @@ def corpus_files(marker: Path) -> dict[str, bytes | None]:
         }
         meta[field] = FIELD_PAYLOAD.format(n=n)
         files[f"docs/procedures/xss-{field}.md"] = (_front(meta) + "Texto.\n").encode()
+    nav = yaml.safe_dump({"nav": corpus_nav([*pages, *files])}, allow_unicode=True, sort_keys=False)
+    files["mkdocs.yml"] = (MKDOCS_YML + nav).encode()
     return files
 
 

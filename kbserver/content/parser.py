@@ -23,6 +23,7 @@ from kbserver.content.model import (
     Step,
     kind_for_path,
 )
+from kbserver.content.yamltext import load_yaml, yaml_problem
 
 _KEY_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:")
 
@@ -93,12 +94,10 @@ def _load_front_matter(
         if match:
             lines.setdefault(match.group(1), number)
     try:
-        loaded = yaml.safe_load(front)
+        loaded = load_yaml(front)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = int(mark.line) + 2 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        findings.append(Finding(path, at, "front-matter-yaml", f"invalid YAML: {problem}"))
+        line, message = yaml_problem(exc)
+        findings.append(Finding(path, line + 2, "front-matter-yaml", message))
         return {}, lines
     if loaded is None:
         return {}, lines

@@ -284,3 +284,36 @@ def test_the_console_says_why_and_offers_no_approval_to_a_co_author(
     assert "/approve" not in page.text and "/request-changes" in page.text
     assert "/approve" in client.get(f"/app/changes/{n}", headers=tokens["approver1"]).text
     assert wrote.status_code == 200
+
+
+ALIAS_ARTICLE = (
+    "---\nid: KB-0998\ntitle: Alias\nlang: es\nowner: a\naudience: [L1]\nreview_by: 2030-01-01\n"
+    "tags: &a [x, *a]\n---\n\nTexto.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "rule"),
+    [
+        ("docs/kb/red-vpn/alias.md", ALIAS_ARTICLE, "front-matter-yaml"),
+        ("mkdocs.yml", "site_name: Sitio\nnav: &a\n  - index.md\n  - T: *a\n", "site-config"),
+    ],
+)
+def test_yaml_aliases_answer_422_on_submit_and_the_diff_still_answers(
+    store_app: tuple[TestClient, Services, Any], path: str, text: str, rule: str
+) -> None:
+    client, _services, tokens = store_app
+    n, head = _change(client, tokens["lead1"])
+    wrote = client.post(
+        f"/api/changes/{n}/commits",
+        json={"changes": {path: text}, "expected_head": head},
+        headers=tokens["lead1"],
+    )
+    assert wrote.status_code == 200, wrote.text
+    diff = client.get(f"/api/changes/{n}/diff", headers=tokens["lead1"])
+    assert diff.status_code == 200, diff.text
+    answer = client.post(f"/api/changes/{n}/submit", headers=tokens["lead1"])
+    assert answer.status_code == 422, answer.text
+    findings = answer.json()["error"]["details"]["findings"]
+    assert [(f["path"], f["rule"]) for f in findings] == [(path, rule)]
+    assert "anchor &a is not allowed" in findings[0]["message"]

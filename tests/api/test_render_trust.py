@@ -17,7 +17,8 @@ from tests.xss_corpus import API_ONLY_PAYLOADS, body_document, corpus_files, dan
 @pytest.fixture
 def corpus_client(services: Services, tmp_path: Path) -> TestClient:
     repo = services.repository
-    files = {p: c for p, c in corpus_files(tmp_path / "ran").items() if p.endswith(".md")}
+    corpus = corpus_files(tmp_path / "ran", repo.paths(repo.resolve("main")))
+    files = {p: c for p, c in corpus.items() if p.endswith(".md")}
     repo.commit_files("main", files, "corpus", SERVICE_AUTHOR, expected_head=repo.head("main"))
     services.users.add("lead1", "lead", "s3cret-password")
     services.catch_up_index()

@@ -27,20 +27,25 @@ PAGE_FACTS = """() => ({
 
 
 @pytest.fixture
-def corpus_server(services: Services, tmp_path: Path, request: pytest.FixtureRequest) -> tuple[str, Path]:
+def corpus_server(
+    services: Services, tmp_path: Path, request: pytest.FixtureRequest
+) -> tuple[str, Path, list[str]]:
     marker = tmp_path / "hook-ran"
     repo = services.repository
-    repo.commit_files("main", corpus_files(marker), "corpus", SERVICE_AUTHOR, expected_head=repo.head("main"))
-    return str(request.getfixturevalue("live_server")), marker
+    files = corpus_files(marker, repo.paths(repo.resolve("main")))
+    repo.commit_files("main", files, "corpus", SERVICE_AUTHOR, expected_head=repo.head("main"))
+    return str(request.getfixturevalue("live_server")), marker, sorted(files)
 
 
-def test_the_corpus_pages_run_no_content_script(corpus_server: tuple[str, Path], page: Any) -> None:
-    live_server, marker = corpus_server
+def test_the_corpus_pages_run_no_content_script(
+    corpus_server: tuple[str, Path, list[str]], page: Any
+) -> None:
+    live_server, marker, files = corpus_server
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.add_init_script(RECORD_CSP)
     log_in(page, live_server, "operator1", "/")
-    paths = sorted(p for p in corpus_files(marker) if p.endswith(".md"))
+    paths = [p for p in files if p.endswith(".md")]
     urls = [re.sub(r"(index)?\.md$", "", p.removeprefix("docs")).rstrip("/") + "/" for p in paths]
     urls += [
         "/",
