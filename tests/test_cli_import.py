@@ -111,6 +111,14 @@ def test_import_opens_a_change_request_that_lints_clean(
 
     assert main(["change", "submit", "1", "--as", "ines", *common]) == 0  # the workflow's own lint agrees
 
+    # A second import while the first is open takes ids after the first's, not the same ones again.
+    again = tmp_path / "more"
+    again.mkdir()
+    (again / "extra.md").write_text("# Extra\n")
+    capsys.readouterr()
+    assert main(["import", "markdown", str(again), "--as", "ines", "--json", *common]) == 0
+    assert [d["doc_id"] for d in json.loads(capsys.readouterr().out)["documents"]] == [f"KB-{first + 5:04d}"]
+
 
 def test_import_with_lint_errors_opens_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     content, common = _setup(tmp_path)

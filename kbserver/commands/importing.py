@@ -73,6 +73,10 @@ def import_markdown(
     corpus = Corpus.from_files(repo.files(main))
     former = former_ids(repo, main)
     used = [*corpus.by_id(), *former]
+    for head in repo.branches("change/").values():  # ids that open change requests have taken already
+        used += [
+            line.split(":", 1)[1].strip().strip("'\"") for line in repo.grep_first(head, "^id:").values()
+        ]
     plan = plan_import(sources, options, repo.paths(main), first_free_number(used))
     result = ImportResult(plan, list(plan.findings) + _lint(corpus, plan, former))
     if result.errors or not plan.documents:
