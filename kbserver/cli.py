@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
 
     changes.add_parser(sub, common)
 
+    from kbserver.commands import importing
+
+    importing.add_parser(sub, common)
+
     from kbserver.commands.reports import REPORTS
 
     p = sub.add_parser("report", parents=[common], help="reports: " + ", ".join(REPORTS))
@@ -124,7 +128,7 @@ def _read_password() -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from kbserver.commands import changes, lint, search, serve, users
+    from kbserver.commands import changes, importing, lint, search, serve, users
     from kbserver.repository import ContentRepository
     from kbserver.services import Services
 
@@ -159,8 +163,9 @@ def _run(args: argparse.Namespace) -> int:
             folder = services.site.build(services.repository, commit)
             print(f"Site built in {time.monotonic() - started:.1f} s: {folder}")
             return 0
-        if args.command in ("change", "verify"):
-            code, text = changes.run(services, args)
+        if args.command in ("change", "verify", "import"):
+            run = importing.run if args.command == "import" else changes.run
+            code, text = run(services, args)
             print(text)
             return code
         if args.command == "report":

@@ -9,7 +9,15 @@ from collections.abc import Callable, Mapping
 from datetime import date
 
 from kbserver.content.corpus import Corpus
-from kbserver.content.model import ID_PATTERNS, ID_PREFIXES, Document, Finding, Kind, ScriptMeta
+from kbserver.content.model import (
+    ID_PATTERNS,
+    ID_PREFIXES,
+    PAGE_NAMES,
+    Document,
+    Finding,
+    Kind,
+    ScriptMeta,
+)
 
 # Answers "has the source at path changed since commit?"; None when it cannot tell.
 StaleCheck = Callable[[str, str], bool | None]
@@ -33,6 +41,7 @@ def lint_corpus(
     for doc in corpus.documents.values():
         findings.extend(doc.findings)
         findings.extend(_check_id(doc, ids, former_ids or {}))
+        findings.extend(_check_reserved_name(doc))
         findings.extend(_check_links(doc, corpus))
         findings.extend(_check_schemes(doc))
         if isinstance(doc.meta, ScriptMeta):
@@ -79,6 +88,19 @@ def _check_id(doc: Document, ids: dict[str, list[str]], former: Mapping[str, str
             Finding(doc.path, line, "id-reused", f"id {doc_id} belonged to the deleted {former[doc_id]}")
         )
     return out
+
+
+def _check_reserved_name(doc: Document) -> list[Finding]:
+    """An article saved as index.md, tags.md or README.md is a navigation page: never indexed nor searched."""
+    name = doc.path.rsplit("/", 1)[-1]
+    if name not in PAGE_NAMES or "id" not in doc.raw_meta:
+        return []
+    folder = doc.path.rsplit("/", 2)[-2] if doc.path.count("/") > 1 else "folder"
+    message = (
+        f"{name} is a navigation page, so this article (id {doc.raw_meta['id']}) is neither indexed nor "
+        f"searched: rename it, e.g. to {folder}-{name}"
+    )
+    return [Finding(doc.path, doc.line_of_key("id"), "reserved-name", message, "warning")]
 
 
 def _check_links(doc: Document, corpus: Corpus) -> list[Finding]:

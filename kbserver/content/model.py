@@ -73,6 +73,8 @@ class CommonMeta(BaseModel):
     hide: list[str] | None = None
     search: dict[str, Any] | None = None
     description: str | None = None
+    # What an import kept of a third party's front matter (their id, keys of their tool): never read here.
+    meta: dict[str, Any] | None = None
 
     _audience = field_validator("audience", "tags", mode="before")(_as_list)
 
