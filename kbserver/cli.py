@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kbserver import __version__
 from kbserver.errors import KBError
 from kbserver.settings import PROJECT_ROOT, Settings
 
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kb", description="Knowledge base and procedures manual for IT desks."
     )
+    parser.add_argument("--version", action="version", version=f"kb {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--repo", type=Path, help="content repository (KB_REPO)")
     common.add_argument("--data-dir", type=Path, help="index, site and local state (KB_DATA_DIR)")

@@ -72,3 +72,21 @@ def test_cli_four_eyes_titles_and_verify_of_a_co_authored_merge(
     assert main(["verify", *common]) == 1
     out = capsys.readouterr().out
     assert "Marco <marco@desk.example> (lead): authored a commit of the change" in out
+
+
+def test_change_list_json_and_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    repo, data = tmp_path / "content", tmp_path / "data"
+    common = ["--repo", str(repo), "--data-dir", str(data)]
+    assert main(["init", str(repo), "--from", str(PROJECT_ROOT)]) == 0
+    assert main(["user", "add", "lucia", "--role", "lead", *common]) == 0
+    assert main(["change", "new", "Aclarar la VPN lenta", "--as", "lucia", *common]) == 0
+    capsys.readouterr()
+    assert main(["change", "list", "--json", *common]) == 0
+    listed = json.loads(capsys.readouterr().out)  # issue 13: this printed the text table
+    assert [(c["ref"], c["state"], c["author"]) for c in listed] == [("CR-1", "draft", "lucia")]
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("kb 0.")

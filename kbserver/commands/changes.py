@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,8 @@ def run(services: Services, args: argparse.Namespace) -> tuple[int, str]:
         return (1 if violations else 0), "\n".join(lines)
     if args.verb == "list":
         rows = flow.records.find(args.state)
+        if args.json:
+            return 0, json.dumps([c.as_json() for c in rows], ensure_ascii=False, indent=2)
         return 0, "\n".join(f"CR-{c.number:<4} {c.state.value:<18} {c.author:<12} {c.title}" for c in rows)
     if args.verb == "show":
         change = flow.records.get(args.number)

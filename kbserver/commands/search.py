@@ -10,11 +10,14 @@ from kbserver.services import Services
 
 
 def progress_bar(done: int, total: int) -> None:
-    """Draw an index-build progress bar on stderr."""
+    """Draw an index-build progress bar on stderr; in a log (no terminal), one line per quarter instead."""
     width = 30
     filled = width * done // max(total, 1)
-    end = "\n" if done >= total else ""
-    print(f"\r  indexing [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr)
+    if sys.stderr.isatty():
+        bar = f"[{'#' * filled}{'.' * (width - filled)}]"
+        print(f"\r  indexing {bar} {done}/{total}", end="\n" if done >= total else "", file=sys.stderr)
+    elif done == total or 4 * done // max(total, 1) > 4 * (done - 1) // max(total, 1):
+        print(f"  indexing {done}/{total}", file=sys.stderr)
 
 
 def index(services: Services, rebuild: bool) -> CatchUp:

@@ -33,15 +33,15 @@ def serve(settings: Settings, workers: int = 1) -> int:
     finally:
         services.close()
     url = f"http://{settings.host}:{settings.port}/"
-    print(f"Base de conocimiento: {url}  (commit {commit[:12]} de {settings.branch})")
+    print(f"Knowledge base: {url}  (commit {commit[:12]} of {settings.branch})")
     if password:
-        print(f"  Primer inicio: usuario «admin», contraseña «{password}»")
-        print(f"  (guardada en {settings.data_dir / INITIAL_PASSWORD_FILE}; cámbiela con")
-        print("   `kb user passwd admin --password-stdin` y borre ese fichero)")
+        print(f"  First start: user 'admin', password '{password}'")
+        print(f"  (saved in {settings.data_dir / INITIAL_PASSWORD_FILE}; change it with")
+        print("   `kb user passwd admin --password-stdin` and delete that file)")
     else:
-        print(f"  Inicie sesión en {url}app/login")
-    print("  Más usuarios: kb user add NOMBRE --role operator|lead|approver|admin --password-stdin")
-    print("  Ctrl+C para parar.", flush=True)
+        print(f"  Log in at {url}app/login")
+    print("  More users: kb user add NAME --role operator|lead|approver|admin --password-stdin")
+    print("  Ctrl+C to stop.", flush=True)
     export_settings(settings)
     uvicorn.run(
         "kbserver.api.app:app_from_environment",
