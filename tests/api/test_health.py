@@ -1,4 +1,4 @@
-"""Readiness (issue 13, Health): 503 naming what is missing until the service can answer operators, then 200."""
+"""Readiness (issue 13, Health): 503 naming what is missing until the service can answer, then 200."""
 
 from __future__ import annotations
 
@@ -82,4 +82,6 @@ def test_readiness_needs_no_login_and_is_in_the_openapi(client: TestClient) -> N
     spec = client.app.openapi()  # type: ignore[attr-defined]
     answers = spec["paths"]["/api/health/ready"]["get"]["responses"]
     assert set(answers) >= {"200", "503"}
-    assert answers["503"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Readiness"}
+    assert answers["503"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Readiness"
+    }
