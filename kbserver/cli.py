@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -14,6 +13,7 @@ from typing import Any
 
 from kbserver import __version__
 from kbserver.errors import KBError
+from kbserver.logs import configure_logging
 from kbserver.settings import PROJECT_ROOT, Settings
 
 EXIT_FINDINGS = 1
@@ -221,11 +221,22 @@ def _run(args: argparse.Namespace) -> int:
         services.close()
 
 
+def _log_level(args: argparse.Namespace) -> str:
+    # The service logs at the settings' level; a one-shot command prints its result and stays quiet about
+    # the rest (migrations, index updates) unless KB_LOG_LEVEL asks for it.
+    settings = Settings()
+    return (
+        settings.log_level
+        if args.command == "serve" or "log_level" in settings.model_fields_set
+        else "warning"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `kb` with argv; returns the exit code."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        configure_logging(_log_level(args))
         return _run(args)
     except KBError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

@@ -31,6 +31,7 @@ from kbserver.api.routes import (
     site,
     users,
 )
+from kbserver.logs import configure_logging
 from kbserver.services import Services
 from kbserver.settings import Settings
 
@@ -90,5 +91,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
 
 def app_from_environment() -> FastAPI:
-    """Factory for `uvicorn --factory` with several workers: settings from KB_* variables."""
-    return create_app(Settings())
+    """Factory for `uvicorn --factory` with several workers: settings from KB_* variables; a worker process
+    starts with no logging configured, so this configures it as `kb serve` configured itself."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

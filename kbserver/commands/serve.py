@@ -50,5 +50,6 @@ def serve(settings: Settings, workers: int = 1) -> int:
         port=settings.port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=None,  # kbserver.logs configured this process, and the app factory configures each worker
     )
     return 0
