@@ -7,7 +7,6 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from types import FrameType
 
@@ -17,6 +16,7 @@ from approval.policy import lint_policy
 from kbserver.commands.lint import lint_directory
 from kbserver.content import parse_document
 from kbserver.siteconfig import read_site_config
+from tests.content.test_lint_trust import _content, _found
 
 ARTICLE = "---\nid: KB-0500\ntitle: T\nlang: es\nowner: a\naudience: [L1]\nreview_by: 2030-01-01\n"
 SELF_ALIAS_FRONT_MATTER = ARTICLE + "tags: &a [x, *a]\n---\n\nTexto.\n"
@@ -46,18 +46,6 @@ def at_most(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-def _content(tmp_path: Path) -> Path:
-    root = tmp_path / "content"
-    (root / "docs" / "kb" / "red").mkdir(parents=True)
-    (root / "docs" / "index.md").write_text("# Inicio\n")
-    return root
-
-
-def _found(root: Path) -> set[tuple[str, int, str]]:
-    findings = lint_directory(root, today=date(2029, 1, 1))
-    return {(f.path, f.line, f.rule) for f in findings if f.severity == "error"}
 
 
 def test_anchors_and_aliases_are_lint_errors_with_their_file_and_line(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The content repository: the one module that talks to git.
+"""The content repository: the one package that talks to git (history.py reads its past, identity.py holds
+the authors and path rules; this module reads files and branches and writes commits).
 
 The service owns a bare repository. It never writes into a working tree that a person edits: commits
 are built from blobs with a private index file, and refs move by compare-and-swap.
@@ -11,99 +12,37 @@ import os
 import tarfile
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import git
 from gitdb.base import IStream
 
-from kbserver.errors import Conflict, InvalidInput, NotFound, RepositoryError
+from kbserver.errors import Conflict, InvalidInput, NotFound
+from kbserver.repository.history import History
+from kbserver.repository.identity import (
+    SEED_PATHS,
+    SERVICE_AUTHOR,
+    Author,
+    CommitInfo,
+    MergeConflict,
+    check_path,
+    seed_files,
+)
+
+__all__ = [
+    "SEED_PATHS",
+    "SERVICE_AUTHOR",
+    "Author",
+    "CommitInfo",
+    "ContentRepository",
+    "History",
+    "MergeConflict",
+    "check_path",
+]
 
 
-class MergeConflict(Conflict):
-    """Two lines of history change the same text; details list the files."""
-
-    code = "merge_conflict"
-
-
-def check_path(path: str) -> None:
-    """Refuse a path git would not store as it is written: an empty, `.`, `..` or `.git` segment (so also a
-    doubled or trailing `/`), or a control character. InvalidInput names it."""
-    parts = path.split("/")
-    if any(p in ("", ".", "..") or p.lower() == ".git" for p in parts) or any(ord(c) < 32 for c in path):
-        raise InvalidInput(f"{path!r} is not a file path git can store", {"path": path})
-
-
-# No overrides/: the site's theme customisation is the service's own, never content.
-SEED_PATHS = ("docs", "mkdocs.yml", "approvals.yml", "synonyms.txt")
-
-
-@dataclass(frozen=True)
-class Author:
-    name: str
-    email: str
-
-    def environment(self) -> dict[str, str]:
-        """Git's author and committer variables for this person."""
-        return {
-            "GIT_AUTHOR_NAME": self.name,
-            "GIT_AUTHOR_EMAIL": self.email,
-            "GIT_COMMITTER_NAME": self.name,
-            "GIT_COMMITTER_EMAIL": self.email,
-        }
-
-
-@dataclass(frozen=True)
-class CommitInfo:
-    sha: str
-    author: str
-    email: str
-    date: str
-    message: str
-
-
-SERVICE_AUTHOR = Author("KB service", "kb@localhost")
-
-
-def _seed_files(source: Path) -> list[Path]:
-    """The files of SEED_PATHS below source; a symbolic link that leaves source is refused, never followed."""
-    root = source.resolve()
-    found = []
-    for name in SEED_PATHS:
-        top = source / name
-        if not top.exists() and not top.is_symlink():
-            continue
-        entries = [top] if not top.is_dir() or top.is_symlink() else sorted(top.rglob("*"))
-        for entry in entries:
-            if entry.is_symlink() and not entry.resolve().is_relative_to(root):
-                raise InvalidInput(
-                    f"{entry} is a symbolic link out of {source}: the content is never read through it",
-                    {"path": entry.relative_to(source).as_posix()},
-                )
-            if entry.is_file():
-                found.append(entry)
-    return found
-
-
-class ContentRepository:
-    """A bare git repository of content, addressed by path."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    @contextmanager
-    def _repo(self) -> Iterator[git.Repo]:
-        try:
-            repo = git.Repo(self.path)
-        except (git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:
-            raise RepositoryError(
-                f"{self.path} is not a content repository (run `kb init {self.path}`)"
-            ) from exc
-        try:
-            yield repo
-        finally:
-            repo.close()
+class ContentRepository(History):
+    """A bare git repository of content: its files, branches and the commits the service writes."""
 
     @classmethod
     def create(cls, path: Path, source: Path, branch: str = "main") -> ContentRepository:
@@ -114,7 +53,7 @@ class ContentRepository:
         if not (source / "docs").is_dir():
             raise NotFound(f"{source} has no docs/ folder to seed the content from")
         files: dict[str, bytes | None] = {}
-        for file in _seed_files(source):  # before anything is created: a refused link leaves nothing behind
+        for file in seed_files(source):  # before anything is created: a refused link leaves nothing behind
             rel = file.relative_to(source).as_posix()
             if "__pycache__" not in rel:
                 files[rel] = file.read_bytes()
@@ -197,70 +136,6 @@ class ContentRepository:
         with tarfile.open(fileobj=buffer) as archive:
             archive.extractall(dest, filter="data")
 
-    def changed_since(self, path: str, commit: str, ref: str) -> bool:
-        """Whether path differs between commit and ref."""
-        with self._repo() as repo:
-            try:
-                return bool(repo.git.diff("--name-only", commit, ref, "--", path).strip())
-            except git.GitCommandError as exc:
-                raise NotFound(f"cannot compare {path} with {commit}: unknown commit") from exc
-
-    def deleted_files(self, ref: str, prefix: str = "docs/") -> Iterator[tuple[str, bytes]]:
-        """Files below prefix that the history of ref deleted, with their last content."""
-        with self._repo() as repo:
-            out = repo.git.log("--diff-filter=D", "--format=@%H", "--name-only", ref, "--", prefix)
-            commit = ""
-            for line in out.splitlines():
-                if line.startswith("@"):
-                    commit = line[1:]
-                elif line.strip():
-                    try:
-                        blob = repo.commit(commit).parents[0].tree / line.strip()
-                    except (KeyError, IndexError):
-                        continue
-                    yield line.strip(), blob.data_stream.read()
-
-    def diff_paths(self, old: str, new: str, prefix: str = "docs/") -> list[tuple[str, str]]:
-        """(status, path) of files below prefix that differ between two commits; a rename is D + A."""
-        with self._repo() as repo:
-            try:
-                out = repo.git.diff("--name-status", "--no-renames", old, new, "--", prefix)
-            except git.GitCommandError as exc:
-                raise NotFound(f"cannot diff {old}..{new}") from exc
-        return [(line[0], line.split("\t", 1)[1]) for line in out.splitlines() if "\t" in line]
-
-    def last_changes(
-        self, ref: str, prefix: str = "docs/", since: str | None = None
-    ) -> dict[str, tuple[str, str]]:
-        """For each file below prefix changed up to ref (after since): the sha and date of its last commit."""
-        revision = f"{since}..{ref}" if since else ref
-        with self._repo() as repo:
-            out = repo.git.log("--format=@%H %aI", "--name-only", "--no-renames", revision, "--", prefix)
-        found: dict[str, tuple[str, str]] = {}
-        current = ("", "")
-        for line in out.splitlines():
-            if line.startswith("@"):
-                sha, _, date = line[1:].partition(" ")
-                current = (sha, date)
-            elif line.strip():
-                found.setdefault(line.strip(), current)
-        return found
-
-    def log(self, ref: str, path: str | None = None, limit: int = 50) -> list[CommitInfo]:
-        """Commits of ref, newest first, optionally only those touching path."""
-        with self._repo() as repo:
-            paths = [path] if path else []
-            return [
-                CommitInfo(
-                    c.hexsha,
-                    str(c.author.name),
-                    str(c.author.email),
-                    c.authored_datetime.isoformat(),
-                    str(c.message).strip(),
-                )
-                for c in repo.iter_commits(ref, paths=paths, max_count=limit)
-            ]
-
     def create_branch(self, name: str, commit: str) -> None:
         """Create a branch at commit; it must not exist yet."""
         with self._repo() as repo:
@@ -293,37 +168,6 @@ class ContentRepository:
             out = repo.git.for_each_ref("--format=%(refname:lstrip=2) %(objectname)", f"refs/heads/{prefix}")
         return dict(line.split(" ", 1) for line in str(out).splitlines() if " " in line)
 
-    def author_emails(self, base: str, head: str) -> set[str]:
-        """The author e-mail of every commit in head that base does not have (git's base..head)."""
-        with self._repo() as repo:
-            out = repo.git.log("--format=%ae", f"{base}..{head}")
-        return {line for line in str(out).splitlines() if line}
-
-    def trailer_history(
-        self, revision: str, limit: int | None = None
-    ) -> list[tuple[str, list[str], list[tuple[str, str]]]]:
-        """(sha, parents, final trailer block) of the first-parent history of revision, newest first.
-
-        Git parses the trailers (`git interpret-trailers` rules): only the message's last paragraph counts,
-        and only when it is made of trailers.
-        """
-        with self._repo() as repo:
-            count = [f"--max-count={limit}"] if limit else []
-            out = repo.git.log(
-                "--first-parent", *count, "--format=%H%x00%P%x00%(trailers:only,unfold)%x1e", revision
-            )
-        history = []
-        for record in str(out).split("\x1e"):
-            if record.strip():
-                sha, parents, block = record.strip("\n").split("\x00", 2)
-                trailers = [
-                    (key.strip(), value.strip())
-                    for key, sep, value in (line.partition(":") for line in block.splitlines())
-                    if sep
-                ]
-                history.append((sha, parents.split(), trailers))
-        return history
-
     def merged_file(self, ours: str, theirs: str, path: str) -> bytes | None:
         """A file as the clean merge of two commits would hold it (None if absent); MergeConflict if none."""
         with self._repo() as repo:
@@ -332,31 +176,6 @@ class ContentRepository:
                 return bytes(repo.git.cat_file("blob", f"{tree}:{path}", stdout_as_string=False))
             except git.GitCommandError:
                 return None
-
-    def changed_files(self, base: str, head: str) -> list[str]:
-        """Files the branch at head changed since it left base (three-dot diff)."""
-        with self._repo() as repo:
-            out = repo.git.diff("--name-only", "--no-renames", f"{base}...{head}")
-        return [line for line in out.splitlines() if line]
-
-    def unified_diff(self, base: str, head: str, path: str) -> str:
-        """The unified diff of one file on a branch since it left base."""
-        with self._repo() as repo:
-            return str(repo.git.diff("--no-renames", f"{base}...{head}", "--", path))
-
-    def merge_base(self, a: str, b: str) -> str:
-        """The best common ancestor of two commits."""
-        with self._repo() as repo:
-            return str(repo.git.merge_base(a, b))
-
-    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        """Whether ancestor is in the history of descendant."""
-        with self._repo() as repo:
-            try:
-                repo.git.merge_base("--is-ancestor", ancestor, descendant)
-                return True
-            except git.GitCommandError:
-                return False
 
     def merge(self, branch: str, expected_head: str, other: str, message: str, author: Author) -> str:
         """Merge other into branch as a merge commit, if branch is still at expected_head and merges cleanly.
@@ -405,17 +224,6 @@ class ContentRepository:
                 f"{theirs[:12]} does not merge cleanly into {into}", {"files": files}
             ) from exc
         return str(out).splitlines()[0]
-
-    def first_parent_history(self, revision: str) -> list[tuple[str, list[str], str]]:
-        """(sha, parents, message) of the first-parent history of a ref or range, newest first."""
-        with self._repo() as repo:
-            out = repo.git.log("--first-parent", "--format=%H%x00%P%x00%B%x1e", revision)
-        history = []
-        for record in out.split("\x1e"):
-            if record.strip():
-                sha, parents, body = record.strip("\n").split("\x00", 2)
-                history.append((sha, parents.split(), body))
-        return history
 
     def commit_files(
         self,

@@ -1,0 +1,167 @@
+"""The content repository's history: read-only queries over commits, diffs and trailers.
+
+Part of the one package that talks to git (kbserver/repository/). ContentRepository adds reads of files,
+branches and the writes on top of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import git
+
+from kbserver.errors import NotFound, RepositoryError
+from kbserver.repository.identity import CommitInfo
+
+
+class History:
+    """A bare git repository addressed by path, and what its history says."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @contextmanager
+    def _repo(self) -> Iterator[git.Repo]:
+        try:
+            repo = git.Repo(self.path)
+        except (git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:
+            raise RepositoryError(
+                f"{self.path} is not a content repository (run `kb init {self.path}`)"
+            ) from exc
+        try:
+            yield repo
+        finally:
+            repo.close()
+
+    def changed_since(self, path: str, commit: str, ref: str) -> bool:
+        """Whether path differs between commit and ref."""
+        with self._repo() as repo:
+            try:
+                return bool(repo.git.diff("--name-only", commit, ref, "--", path).strip())
+            except git.GitCommandError as exc:
+                raise NotFound(f"cannot compare {path} with {commit}: unknown commit") from exc
+
+    def deleted_files(self, ref: str, prefix: str = "docs/") -> Iterator[tuple[str, bytes]]:
+        """Files below prefix that the history of ref deleted, with their last content."""
+        with self._repo() as repo:
+            out = repo.git.log("--diff-filter=D", "--format=@%H", "--name-only", ref, "--", prefix)
+            commit = ""
+            for line in out.splitlines():
+                if line.startswith("@"):
+                    commit = line[1:]
+                elif line.strip():
+                    try:
+                        blob = repo.commit(commit).parents[0].tree / line.strip()
+                    except (KeyError, IndexError):
+                        continue
+                    yield line.strip(), blob.data_stream.read()
+
+    def diff_paths(self, old: str, new: str, prefix: str = "docs/") -> list[tuple[str, str]]:
+        """(status, path) of files below prefix that differ between two commits; a rename is D + A."""
+        with self._repo() as repo:
+            try:
+                out = repo.git.diff("--name-status", "--no-renames", old, new, "--", prefix)
+            except git.GitCommandError as exc:
+                raise NotFound(f"cannot diff {old}..{new}") from exc
+        return [(line[0], line.split("\t", 1)[1]) for line in out.splitlines() if "\t" in line]
+
+    def last_changes(
+        self, ref: str, prefix: str = "docs/", since: str | None = None
+    ) -> dict[str, tuple[str, str]]:
+        """For each file below prefix changed up to ref (after since): the sha and date of its last commit."""
+        revision = f"{since}..{ref}" if since else ref
+        with self._repo() as repo:
+            out = repo.git.log("--format=@%H %aI", "--name-only", "--no-renames", revision, "--", prefix)
+        found: dict[str, tuple[str, str]] = {}
+        current = ("", "")
+        for line in out.splitlines():
+            if line.startswith("@"):
+                sha, _, date = line[1:].partition(" ")
+                current = (sha, date)
+            elif line.strip():
+                found.setdefault(line.strip(), current)
+        return found
+
+    def log(self, ref: str, path: str | None = None, limit: int = 50) -> list[CommitInfo]:
+        """Commits of ref, newest first, optionally only those touching path."""
+        with self._repo() as repo:
+            paths = [path] if path else []
+            return [
+                CommitInfo(
+                    c.hexsha,
+                    str(c.author.name),
+                    str(c.author.email),
+                    c.authored_datetime.isoformat(),
+                    str(c.message).strip(),
+                )
+                for c in repo.iter_commits(ref, paths=paths, max_count=limit)
+            ]
+
+    def author_emails(self, base: str, head: str) -> set[str]:
+        """The author e-mail of every commit in head that base does not have (git's base..head)."""
+        with self._repo() as repo:
+            out = repo.git.log("--format=%ae", f"{base}..{head}")
+        return {line for line in str(out).splitlines() if line}
+
+    def trailer_history(
+        self, revision: str, limit: int | None = None
+    ) -> list[tuple[str, list[str], list[tuple[str, str]]]]:
+        """(sha, parents, final trailer block) of the first-parent history of revision, newest first.
+
+        Git parses the trailers (`git interpret-trailers` rules): only the message's last paragraph counts,
+        and only when it is made of trailers.
+        """
+        with self._repo() as repo:
+            count = [f"--max-count={limit}"] if limit else []
+            out = repo.git.log(
+                "--first-parent", *count, "--format=%H%x00%P%x00%(trailers:only,unfold)%x1e", revision
+            )
+        history = []
+        for record in str(out).split("\x1e"):
+            if record.strip():
+                sha, parents, block = record.strip("\n").split("\x00", 2)
+                trailers = [
+                    (key.strip(), value.strip())
+                    for key, sep, value in (line.partition(":") for line in block.splitlines())
+                    if sep
+                ]
+                history.append((sha, parents.split(), trailers))
+        return history
+
+    def first_parent_history(self, revision: str) -> list[tuple[str, list[str], str]]:
+        """(sha, parents, message) of the first-parent history of a ref or range, newest first."""
+        with self._repo() as repo:
+            out = repo.git.log("--first-parent", "--format=%H%x00%P%x00%B%x1e", revision)
+        history = []
+        for record in out.split("\x1e"):
+            if record.strip():
+                sha, parents, body = record.strip("\n").split("\x00", 2)
+                history.append((sha, parents.split(), body))
+        return history
+
+    def changed_files(self, base: str, head: str) -> list[str]:
+        """Files the branch at head changed since it left base (three-dot diff)."""
+        with self._repo() as repo:
+            out = repo.git.diff("--name-only", "--no-renames", f"{base}...{head}")
+        return [line for line in out.splitlines() if line]
+
+    def unified_diff(self, base: str, head: str, path: str) -> str:
+        """The unified diff of one file on a branch since it left base."""
+        with self._repo() as repo:
+            return str(repo.git.diff("--no-renames", f"{base}...{head}", "--", path))
+
+    def merge_base(self, a: str, b: str) -> str:
+        """The best common ancestor of two commits."""
+        with self._repo() as repo:
+            return str(repo.git.merge_base(a, b))
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether ancestor is in the history of descendant."""
+        with self._repo() as repo:
+            try:
+                repo.git.merge_base("--is-ancestor", ancestor, descendant)
+                return True
+            except git.GitCommandError:
+                return False
