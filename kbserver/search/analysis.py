@@ -15,10 +15,24 @@ from whoosh.analysis import (
     StemFilter,
     StopFilter,
 )
+from whoosh.lang import stopwords_for_language
 from whoosh.support.charset import accent_map
 
 LANGS = ("es", "en")
 WORD = r"\w+(?:[.'’]\w+)*"
+# Stop words that carry meaning in a help desk's questions: negations ("no imprime", "not syncing") and the
+# particles of phrasal verbs ("turn off", "log out", "sign up"); in Spanish also nouns the stock list holds
+# as verb forms ("estado de la impresora", "sentido").
+KEEP = {
+    "en": {"no", "nor", "not", "off", "on", "out", "up", "down", "over", "under", "again"},
+    "es": {"no", "ni", "sin", "contra", "estado", "estados", "sentido", "sentidos", "sentida", "sentidas"},
+}
+
+
+def stop_words(lang: str) -> frozenset[str]:
+    """The stock stop words of lang less the ones that carry meaning, with their accentless forms."""
+    words = set(stopwords_for_language(lang)) - KEEP[lang]
+    return frozenset(words | {w.translate(accent_map) for w in words})
 
 
 class SpanishSuffixFilter(Filter):  # type: ignore[misc]
@@ -39,7 +53,12 @@ class SpanishSuffixFilter(Filter):  # type: ignore[misc]
 @cache
 def language_analyzer(lang: str) -> Analyzer:
     """Stop words and Snowball stemming for lang, with accents folded before and after stemming."""
-    chain = RegexTokenizer(WORD) | LowercaseFilter() | StopFilter(lang=lang) | CharsetFilter(accent_map)
+    chain = (
+        RegexTokenizer(WORD)
+        | LowercaseFilter()
+        | StopFilter(stoplist=stop_words(lang), minsize=1)
+        | CharsetFilter(accent_map)
+    )
     if lang == "es":
         chain = chain | SpanishSuffixFilter()
     return chain | StemFilter(lang=lang, cachesize=50000) | CharsetFilter(accent_map)
@@ -49,6 +68,25 @@ def language_analyzer(lang: str) -> Analyzer:
 def folding_analyzer() -> Analyzer:
     """Lowercase and accent-folded whole words, no stop words: for phrases, typos and prefixes."""
     return RegexTokenizer(WORD) | LowercaseFilter() | CharsetFilter(accent_map)
+
+
+class BiwordFilter(Filter):  # type: ignore[misc]
+    """Each pair of neighbouring words as one token: a phrase becomes a few exact term look-ups."""
+
+    def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
+        previous = None
+        for token in tokens:
+            text = token.text
+            if previous is not None:
+                token.text = f"{previous} {text}"
+                yield token
+            previous = text
+
+
+@cache
+def biword_analyzer() -> Analyzer:
+    """Folded word pairs, for phrases without positions."""
+    return folding_analyzer() | BiwordFilter()
 
 
 _FOLD = folding_analyzer()

@@ -27,7 +27,9 @@ from kbserver.content import Document, parse_document
 from kbserver.content.model import kind_for_path
 from kbserver.errors import KBError
 from kbserver.repository import ContentRepository
-from kbserver.search.schema import SCHEMA_VERSION, build_schema
+from kbserver.search.analysis import fold
+from kbserver.search.schema import KEYWORD_REPEAT, SCHEMA_VERSION, TITLE_REPEAT, build_schema
+from kbserver.search.typos import add_words, write_table
 
 log = logging.getLogger(__name__)
 SYNONYMS_FILE = "synonyms.txt"
@@ -58,9 +60,10 @@ def document_fields(doc: Document, commit: str, changed: tuple[str, str]) -> dic
         sections.append([section.anchor, section.title, offset, offset + len(section.text)])
         body_parts.append(section.text)
         offset += len(section.text) + 2
-    keywords = [*meta.tags, *getattr(meta, "symptoms", []), getattr(meta, "product", None) or ""]
+    keywords = " ".join([*meta.tags, *getattr(meta, "symptoms", []), getattr(meta, "product", None) or ""])
     headings = " ".join(s.title for s in doc.sections)
     body = "\n\n".join(body_parts)
+    everything = f"{meta.title}\n{keywords}\n{headings}\n{body}"
     return {
         "path": doc.path,
         "id": meta.id,
@@ -78,11 +81,15 @@ def document_fields(doc: Document, commit: str, changed: tuple[str, str]) -> dic
         "changed": changed[0],  # the commit that last changed this document: feedback is keyed to it
         "commit": commit,
         "sections": json.dumps(sections, ensure_ascii=False),
-        "fold": f"{meta.title}\n{headings}\n{' '.join(keywords)}\n{body}",
+        "body": body,
+        "fold": everything,
+        "pairs": everything,
         "title_fold": meta.title,
         f"title_{lang}": meta.title,
-        f"kw_{lang}": " ".join(keywords) + "\n" + headings,
-        f"body_{lang}": body,
+        # Separate lines, so that no word pair runs from one part into the next.
+        f"text_{lang}": "\n".join(
+            [*[meta.title] * TITLE_REPEAT, *[keywords] * KEYWORD_REPEAT, headings, body]
+        ),
     }
 
 
@@ -199,6 +206,8 @@ class SearchIndex:
                 progress(n, len(docs))
         writer.add_document(path=META_PATH, status="meta", commit=commit)
         writer.commit()
+        with ix.reader() as reader:
+            write_table(work, (w.decode() if isinstance(w, bytes) else w for w in reader.lexicon("fold")))
         ix.close()
         self._write_meta(work, repo, commit)
         final = generations / f"{commit[:12]}-{time.time_ns()}"
@@ -227,10 +236,16 @@ class SearchIndex:
         try:
             for _status, path in changes:
                 writer.delete_by_term("path", path)
+            words: set[str] = set()
             for doc in self._documents(repo, commit, indexed):
-                writer.add_document(**document_fields(doc, commit, updated.get(doc.path, ("", ""))))
+                fields = document_fields(doc, commit, updated.get(doc.path, ("", "")))
+                words.update(fold(str(fields["fold"])))
+                writer.add_document(**fields)
+            with ix.reader() as before:
+                new_words = [w for w in words if ("fold", w) not in before]
             writer.update_document(path=META_PATH, status="meta", commit=commit)
             writer.commit()
+            add_words(generation, new_words)
         except BaseException:
             writer.cancel()
             raise

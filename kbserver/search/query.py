@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -12,17 +13,20 @@ from whoosh import query as wq
 from kbserver.content.model import Kind
 from kbserver.errors import InvalidInput
 from kbserver.search.analysis import LANGS, fold, language_analyzer
-from kbserver.search.schema import WEIGHTS
 
 FILTERS = ("kind", "lang", "tag", "owner")
 MAX_QUERY = 1000
 _TOKEN = re.compile(r'(-?)(?:(kind|lang|tag|owner):)?(?:"([^"]*)"|(\S+))')
 _ANALYZERS = {lang: language_analyzer(lang) for lang in LANGS}
-FUZZY_BOOST = 0.35
+# Ranking (see the README's search section): BM25F over one all-text field per language in which the title
+# counts as if written twice (schema.TITLE_REPEAT), plus the title on its own; a matching title dominates.
+TITLE_BOOST = 1.0
 SYNONYM_BOOST = 0.8
-EXACT_BOOST = 8.0
-COVERAGE_BOOST = 3.0  # a hit with every word scores 4x, with half of them 1.75x
+TYPO_BOOST = 0.5  # a corrected word counts half, a third for two edits ...
+FIRST_LETTER_TYPO = 0.6  # ... and less again when the first letter differs (few typists miss it)
 PREFIX_BOOST = 0.5
+MAX_TYPOS = 3  # forms of a misspelt word that are searched, the nearest and most frequent first
+MAX_COMPLETIONS = 5  # completions of an unfinished last word, the most frequent first
 
 
 @dataclass
@@ -81,7 +85,7 @@ class WordInfo(Protocol):
     """What the index knows of a word: whether it occurs, its forms within typo distance, its completions."""
 
     def known(self, word: str) -> bool: ...
-    def typo_forms(self, word: str) -> list[str]: ...
+    def typo_forms(self, word: str) -> list[tuple[float, str]]: ...
     def completions(self, prefix: str) -> list[str]: ...
 
 
@@ -102,60 +106,51 @@ class Synonyms:
 
 
 def _stems(word: str, langs: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(lang, t.text) for lang in langs for t in _ANALYZERS[lang](word)]
+    return list(dict.fromkeys((lang, t.text) for lang in langs for t in _ANALYZERS[lang](word)))
 
 
 class QueryPlan(NamedTuple):
-    """The Whoosh query, and which query word each searched term stands for (for re-ranking)."""
+    """The Whoosh query, and the indexed forms that stand in for misspelt or unfinished words."""
 
     query: wq.Query
-    words: int
-    term_word: dict[tuple[str, str], int]
+    typos: dict[str, list[str]]  # a misspelt word: its corrections, the likeliest first
+    completions: list[str]
+
+
+def _fields(word: str, langs: tuple[str, ...], weight: float) -> list[wq.Query]:
+    """The word's stem in each language's all-text and title fields."""
+    return [
+        term
+        for lang, stem in _stems(word, langs)
+        for term in (
+            wq.Term(f"text_{lang}", stem, boost=weight),
+            wq.Term(f"title_{lang}", stem, boost=weight * TITLE_BOOST),
+        )
+    ]
 
 
 def word_query(
-    word: str,
-    langs: tuple[str, ...],
-    synonyms: Synonyms,
-    info: WordInfo,
-    prefix: bool,
-    terms: dict[tuple[str, str], str],
+    word: str, langs: tuple[str, ...], synonyms: Synonyms, info: WordInfo, typing: bool, plan: QueryPlan
 ) -> wq.Query | None:
-    """Exact stems in every weighted field, synonyms, typo forms and the prefix form while typing.
-
-    terms collects each searched (field, text) of the word, so hits can tell which words they matched.
-    """
+    """The word, its synonyms, and when it is not in the content, its typo corrections and completions."""
     alternatives: list[wq.Query] = []
     for alt in synonyms.expand(word):
         weight = 1.0 if alt == word else SYNONYM_BOOST
-        parts = []
-        for piece in alt.split():
-            stems = dict.fromkeys(_stems(piece, langs))
-            if stems:
-                fields = [
-                    wq.Term(f"{name}_{lang}", s, boost=w * weight)
-                    for lang, s in stems
-                    for name, w in WEIGHTS.items()
-                ]
-                terms.update({(t.fieldname, t.text): word for t in fields})
-                parts.append(wq.Or(fields))
+        parts = [wq.Or(fields) for piece in alt.split() if (fields := _fields(piece, langs, weight))]
         if parts:
             alternatives.append(parts[0] if len(parts) == 1 else wq.And(parts))
-    if len(word) >= 5 and not info.known(word):
+    if not info.known(word):
         forms = info.typo_forms(word)
-        terms.update({("fold", t): word for t in forms})
-        alternatives += [wq.Term("fold", t, boost=FUZZY_BOOST) for t in forms]
-    if prefix and len(word) >= 3:
-        forms = [t for t in info.completions(word) if t != word]
-        terms.update({("fold", t): word for t in forms})
-        alternatives += [wq.Term("fold", t, boost=PREFIX_BOOST) for t in forms]
+        plan.typos[word] = [form for _, form in forms]
+        for weight, form in forms:
+            alternatives += _fields(form, langs, weight)
+        if typing:
+            for form in info.completions(word):
+                plan.completions.append(form)
+                alternatives += _fields(form, langs, PREFIX_BOOST)
     if not alternatives:
         return None  # a stop word: it neither helps nor hurts
-    # The best alternative counts, not their sum: an exact match outranks a synonym, a typo or a prefix.
-    best = alternatives[0] if len(alternatives) == 1 else wq.DisjunctionMax(alternatives, tiebreak=0.1)
-    # The word as typed (accents folded, not stemmed) earns a bonus over its stem relatives.
-    terms[("fold", word)] = word
-    return wq.Or([best, wq.Term("fold", word, boost=EXACT_BOOST)])
+    return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
 
 
 def build_query(
@@ -164,20 +159,20 @@ def build_query(
     synonyms: Synonyms,
     info: WordInfo,
 ) -> QueryPlan:
-    """The Whoosh query: any of the words (re-ranked later by how many each hit has); phrases are required."""
+    """Any of the words, scored by BM25F; phrases are required; exclusions remove documents."""
+    plan = QueryPlan(wq.NullQuery, {}, [])
     words: list[wq.Query] = []
-    term_word: dict[tuple[str, str], int] = {}
-    for n, word in enumerate(parsed.words):
-        typing = parsed.typing and n == len(parsed.words) - 1
-        terms: dict[tuple[str, str], str] = {}
-        built = word_query(word, langs, synonyms, info, typing, terms)
+    for n, word in enumerate(dict.fromkeys(parsed.words)):
+        typing = parsed.typing and n == len(parsed.words) - 1 and word == parsed.words[-1]
+        built = word_query(word, langs, synonyms, info, typing, plan)
         if built is not None:
-            term_word.update({key: len(words) for key in terms})
             words.append(built)
     if not words and parsed.words:
         words = [wq.Term("fold", w) for w in parsed.words]  # only stop words: match them literally
-        term_word = {("fold", w): n for n, w in enumerate(parsed.words)}
-    required = [wq.Phrase("fold", p, boost=2.0) for p in parsed.phrases]
+    required: list[wq.Query] = [
+        wq.And([wq.Term("pairs", f"{a} {b}") for a, b in itertools.pairwise(p)], boost=2.0)
+        for p in parsed.phrases
+    ]
     query: wq.Query
     if words:
         ranked = wq.Or(words) if len(words) > 1 else words[0]
@@ -188,9 +183,9 @@ def build_query(
         query = wq.Every()
     if parsed.excluded:
         excluded = [wq.Term("fold", w) for w in parsed.excluded]
-        excluded += [wq.Term(f"body_{lang}", s) for w in parsed.excluded for lang, s in _stems(w, langs)]
+        excluded += [wq.Term(f"text_{lang}", s) for w in parsed.excluded for lang, s in _stems(w, langs)]
         query = wq.AndNot(query, wq.Or(excluded))
-    return QueryPlan(query, len(words), term_word)
+    return plan._replace(query=query)
 
 
 def build_filter(filters: dict[str, list[str]]) -> wq.Query:

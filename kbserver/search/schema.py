@@ -1,13 +1,16 @@
-"""The Whoosh schema: per-language text fields weighted title > tags > headings > body."""
+"""The Whoosh schema: per language an all-text field with the title's weight built in, and the title alone."""
 
 from __future__ import annotations
 
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
-from kbserver.search.analysis import LANGS, folding_analyzer, language_analyzer
+from kbserver.search.analysis import LANGS, biword_analyzer, folding_analyzer, language_analyzer
 
-SCHEMA_VERSION = "3"  # bump on any change below: an index of another version is rebuilt
-WEIGHTS = {"title": 6.0, "kw": 2.5, "body": 1.0}  # title > tags, symptoms and headings > body
+SCHEMA_VERSION = "4"  # bump on any change below: an index of another version is rebuilt
+# In the all-text field the title is written this many times and the keywords (tags, symptoms, product)
+# twice: BM25F's field weights as term frequency, saturating together with the body's (see query.py).
+TITLE_REPEAT = 2
+KEYWORD_REPEAT = 2
 
 
 def build_schema() -> Schema:
@@ -29,12 +32,14 @@ def build_schema() -> Schema:
         "changed": STORED(),
         "commit": STORED(),
         "sections": STORED(),
-        "fold": TEXT(analyzer=folding_analyzer(), phrase=True),
+        "body": STORED(),
+        # Unstemmed, accents folded: the vocabulary for typos and completions, exclusions, literal words.
+        "fold": TEXT(analyzer=folding_analyzer(), phrase=False),
+        "pairs": TEXT(analyzer=biword_analyzer(), phrase=False),  # neighbouring words, for "phrases"
         "title_fold": TEXT(analyzer=folding_analyzer(), phrase=False),
     }
     for lang in LANGS:
         analyzer = language_analyzer(lang)
-        for name in WEIGHTS:
-            # Weights are applied as query-time boosts (see query.py), not as field_boost.
-            fields[f"{name}_{lang}"] = TEXT(analyzer=analyzer, stored=(name == "body"), phrase=False)
+        fields[f"text_{lang}"] = TEXT(analyzer=analyzer, phrase=False)
+        fields[f"title_{lang}"] = TEXT(analyzer=analyzer, phrase=False)
     return Schema(**fields)

@@ -6,6 +6,7 @@ import itertools
 import json
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,15 +16,26 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from kbserver.errors import RepositoryError
-from kbserver.search.analysis import LANGS, edit_distance, language_analyzer, transpositions
+from kbserver.search.analysis import LANGS, language_analyzer
 from kbserver.search.index import META_PATH, SearchIndex
-from kbserver.search.query import COVERAGE_BOOST, QueryPlan, Synonyms, build_filter, build_query, parse_query
+from kbserver.search.query import (
+    FIRST_LETTER_TYPO,
+    MAX_COMPLETIONS,
+    MAX_TYPOS,
+    TYPO_BOOST,
+    ParsedQuery,
+    Synonyms,
+    build_filter,
+    build_query,
+    parse_query,
+)
 from kbserver.search.snippet import best_section, fold_text, make_snippet, word_pattern
+from kbserver.search.typos import TypoTable, allowed_typos
 
 MAX_LIMIT = 100
-RERANK = 200  # hits re-ranked by how many of the query's words they contain
-MAX_EXPANSIONS = 12  # forms of a misspelt or unfinished word that are searched, the most frequent first
-PREFIX_SCAN = 300
+FACET_WINDOW = 100  # facets count the kinds, languages and tags of this many best hits
+PREFIX_SCAN = 300  # completions looked at for an unfinished word
+CACHE_SIZE = 1024  # answers kept per index state: a desk types the same prefixes all day
 FACETS = {"kind": "kind", "lang": "lang", "tag": "tags"}
 T = TypeVar("T")
 
@@ -35,6 +47,7 @@ class _Reader:
     searcher: Any
     synonyms: Synonyms
     toc: int
+    typos: TypoTable
     facet_sets: dict[str, dict[str, frozenset[int]]] = field(default_factory=dict)
 
     def documents_with(self, facet: str) -> dict[str, frozenset[int]]:
@@ -53,50 +66,44 @@ class _Reader:
 class _Words:
     """What the index knows of the query's words, worked out once per query."""
 
-    def __init__(self, searcher: Any) -> None:
+    def __init__(self, searcher: Any, typos: TypoTable) -> None:
         self.searcher = searcher
-        self._forms: dict[str, list[str]] = {}
+        self.table = typos
+
+    def frequency(self, word: str) -> int:
+        return int(self.searcher.doc_frequency("fold", word))
 
     def known(self, word: str) -> bool:
-        return bool(self.searcher.doc_frequency("fold", word))
+        return self.frequency(word) > 0
 
-    def typo_forms(self, word: str) -> list[str]:
-        """Indexed words within the typo distance of word (a swap of neighbours counts as one edit)."""
-        if word not in self._forms:
-            distance = 2 if len(word) >= 9 else 1
-            found = set(self.searcher.reader().terms_within("fold", word, distance, prefix=2))
-            found |= {t for t in transpositions(word) if self.known(t)}
-            ranked = sorted(
-                found, key=lambda t: (edit_distance(word, t), -self.searcher.doc_frequency("fold", t))
-            )
-            self._forms[word] = ranked[:MAX_EXPANSIONS]
-        return self._forms[word]
+    def typo_forms(self, word: str) -> list[tuple[float, str]]:
+        """(weight, form) of indexed words in typo distance: nearest, same first letter, frequent first."""
+        found = []
+        for distance, form in self.table.candidates(word, allowed_typos(word)):
+            if (frequency := self.frequency(form)) > 0:  # a word every document has lost is no candidate
+                found.append((distance, form[0] != word[0], -frequency, form))
+        found.sort()
+        return [
+            (TYPO_BOOST / distance * (FIRST_LETTER_TYPO if other_first else 1.0), form)
+            for distance, other_first, _, form in found[:MAX_TYPOS]
+        ]
 
     def completions(self, prefix: str) -> list[str]:
         """The most frequent indexed words starting with prefix (a bounded number: prefixes can be broad)."""
+        if len(prefix) < 2:
+            return []
         candidates = itertools.islice(self.searcher.reader().expand_prefix("fold", prefix), PREFIX_SCAN)
         words = [c.decode() if isinstance(c, bytes) else c for c in candidates]
-        return sorted(words, key=lambda t: -self.searcher.doc_frequency("fold", t))[:MAX_EXPANSIONS]
-
-    def is_typo(self, word: str) -> bool:
-        """Neither the word nor any stem of it occurs in the content."""
-        if len(word) < 4 or self.known(word):
-            return False
-        stems = [(f"body_{lang}", t.text) for lang in LANGS for t in language_analyzer(lang)(word)]
-        return not any(self.searcher.doc_frequency(*s) for s in stems)
+        return sorted(words, key=lambda t: -self.frequency(t))[:MAX_COMPLETIONS]
 
 
-def _coverage(plan: QueryPlan, terms: list[tuple[str, Any]]) -> float:
-    """The score factor of a hit: documents with more of the query's words come first."""
-    if plan.words < 2:
-        return 1.0
-    seen = set()
-    for field_name, text in terms:
-        term = text.decode() if isinstance(text, bytes) else text
-        word = plan.term_word.get((field_name, term))
-        if word is not None:
-            seen.add(word)
-    return 1.0 + COVERAGE_BOOST * (len(seen) / plan.words) ** 2
+def _stems_of(word: str, langs: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(lang, t.text) for lang in langs for t in language_analyzer(lang)(word)]
+
+
+def _stemmed_in(searcher: Any, word: str, langs: tuple[str, ...]) -> bool:
+    """Some stem of the word occurs in the content (then it is no typo, only an unseen form)."""
+    return any(searcher.doc_frequency(f"text_{lang}", stem) for lang, stem in _stems_of(word, langs))
 
 
 @dataclass
@@ -122,6 +129,14 @@ class SearchService:
         self._open_readers: list[_Reader] = []  # every thread's reader, so close() can release them
         self._briefs: _Briefs | None = None
         self._lock = threading.Lock()
+        self._tables: dict[Path, TypoTable] = {}  # one per generation, shared by every thread
+        self._cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+
+    def _typo_table(self, generation: Path) -> TypoTable:
+        with self._lock:
+            if generation not in self._tables:
+                self._tables = {generation: TypoTable(generation)}
+            return self._tables[generation]
 
     def close(self) -> None:
         """Close every thread's searcher (their files stay open until then)."""
@@ -150,6 +165,7 @@ class SearchService:
                 stale = reader.searcher
                 reader.searcher, reader.toc = reader.index.searcher(), latest
                 reader.facet_sets = {}
+                reader.typos.refresh()
                 stale.close()
             return reader
         if reader is not None:
@@ -159,7 +175,9 @@ class SearchService:
         ix = whoosh_index.open_dir(str(generation / "index"))
         synonyms_file = generation / "synonyms.txt"
         synonyms = Synonyms(synonyms_file.read_text() if synonyms_file.is_file() else "")
-        reader = _Reader(generation, ix, ix.searcher(), synonyms, ix.latest_generation())
+        reader = _Reader(
+            generation, ix, ix.searcher(), synonyms, ix.latest_generation(), self._typo_table(generation)
+        )
         self._local.reader = reader
         with self._lock:
             self._open_readers.append(reader)
@@ -191,44 +209,69 @@ class SearchService:
         parse_query(" ".join(f"{k}:{v}" for k, vs in parsed.filters.items() for v in vs))  # validates values
         langs = tuple(parsed.filters.get("lang") or LANGS)
         limit = max(1, min(limit, MAX_LIMIT))
+        offset = max(0, offset)
 
         def work(reader: _Reader) -> dict[str, Any]:
-            searcher = reader.searcher
-            words = _Words(searcher)
-            plan = build_query(parsed, langs, reader.synonyms, words)
-            found = searcher.search(
-                plan.query, filter=build_filter(parsed.filters), limit=max(RERANK, offset + limit), terms=True
+            key = (
+                reader.generation,
+                reader.toc,
+                text,
+                tuple(sorted((k, tuple(v)) for k, v in parsed.filters.items())),
+                limit,
+                offset,
             )
-            # The terms of the top hits are recorded (they drive the re-ranking); the total and the facets
-            # need every matched document, which Whoosh's collector may skip, hence docs().
-            matched = set(found.docs())
-            coverage = [(s * _coverage(plan, found.docterms.get(d, [])), d) for s, d in found.top_n]
-            ranked = sorted(coverage, key=lambda pair: -pair[0])
-            typos = {w: words.typo_forms(w) for w in parsed.words if words.is_typo(w)}
-            stems = {t.text for lang in langs for w in parsed.words for t in language_analyzer(lang)(w)}
-            exact = set(parsed.words) | {f for forms in typos.values() for f in forms[:3]}
-            matches = word_pattern(exact, stems)
-            suggestion = " ".join(typos[w][0] if typos.get(w) else w for w in parsed.words) if typos else None
-            return {
-                "query": text,
-                "total": len(matched),
-                "commit": self._commit(searcher),
-                "suggestion": suggestion if suggestion != " ".join(parsed.words) else None,
-                "results": [
-                    self._result(searcher.stored_fields(d), s, matches)
-                    for s, d in ranked[offset : offset + limit]
-                ],
-                "facets": {
-                    name: {
-                        v: n
-                        for v, docs in sorted(reader.documents_with(name).items())
-                        if (n := len(docs & matched))
-                    }
-                    for name in FACETS
-                },
-            }
+            with self._lock:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
+                    return cached
+            answer = self._search(reader, text, parsed, langs, limit, offset)
+            with self._lock:
+                self._cache[key] = answer
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            return answer
 
         return self._with_searcher(work)
+
+    def _search(
+        self, reader: _Reader, text: str, parsed: ParsedQuery, langs: tuple[str, ...], limit: int, offset: int
+    ) -> dict[str, Any]:
+        searcher = reader.searcher
+        words = _Words(searcher, reader.typos)
+        plan = build_query(parsed, langs, reader.synonyms, words)
+        window = max(offset + limit, FACET_WINDOW)
+        found = searcher.search(plan.query, filter=build_filter(parsed.filters), limit=window)
+        hits = found.top_n
+        # No second pass over every match: the total is exact when it fits the window, an estimate beyond.
+        exact = len(hits) < window
+        total = len(hits) if exact else max(len(hits), min(found.estimated_length(), searcher.doc_count()))
+        typos = {w: forms for w, forms in plan.typos.items() if forms and not _stemmed_in(searcher, w, langs)}
+        stems = {stem for w in parsed.words for _, stem in _stems_of(w, langs)}
+        exact_words = (
+            set(parsed.words) | {f for forms in typos.values() for f in forms} | set(plan.completions)
+        )
+        matches = word_pattern(exact_words, stems)
+        suggestion = " ".join(typos[w][0] if w in typos else w for w in parsed.words) if typos else None
+        matched = frozenset(d for _, d in hits)
+        return {
+            "query": text,
+            "total": total,
+            "total_exact": exact,
+            "commit": self._commit(searcher),
+            "suggestion": suggestion if suggestion != " ".join(parsed.words) else None,
+            "results": [
+                self._result(searcher.stored_fields(d), s, matches) for s, d in hits[offset : offset + limit]
+            ],
+            "facets": {
+                name: {
+                    v: n
+                    for v, docs in sorted(reader.documents_with(name).items())
+                    if (n := len(docs & matched))
+                }
+                for name in FACETS
+            },
+        }
 
     def suggest(self, text: str, limit: int = 8) -> dict[str, Any]:
         """Title completions for what the operator has typed so far."""
@@ -331,7 +374,7 @@ class SearchService:
     @staticmethod
     def _result(hit: dict[str, Any], score: float, matches: re.Pattern[str]) -> dict[str, Any]:
         lang = hit["lang"]
-        body = hit.get(f"body_{lang}", "")
+        body = hit.get("body", "")
         folded = fold_text(body)
         anchor, start, end = best_section(json.loads(hit["sections"]), folded, matches)
         return {

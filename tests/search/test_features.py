@@ -27,7 +27,7 @@ def test_filters_and_facets(starter_search: SearchService) -> None:
 
 def test_result_shape_and_highlighting(starter_search: SearchService) -> None:
     response = starter_search.search("contrasena caducada")
-    assert set(response) == {"query", "total", "commit", "suggestion", "results", "facets"}
+    assert set(response) == {"query", "total", "total_exact", "commit", "suggestion", "results", "facets"}
     assert len(response["commit"]) == 40
     top = response["results"][0]
     assert set(top) == {"id", "kind", "title", "url", "anchor", "snippet", "score", "lang", "tags", "updated"}

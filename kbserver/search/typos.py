@@ -1,0 +1,135 @@
+"""Typo candidates from a deletion dictionary (the SymSpell idea), built when the index is built.
+
+Every indexed word and each form of it with one letter deleted is hashed into a sorted table. A query word
+finds its candidates by looking up itself and its own one-letter deletions (two-letter deletions too from
+9 letters), so an insertion, a deletion, a substitution or a swap of neighbours all meet in the table
+without scanning the vocabulary. Every candidate is then checked with the true edit distance.
+
+The table lives in the index generation (`typos.bin`); words that later commits add are appended to
+`typos-extra.txt` and compared one by one (they are few until the next full rebuild).
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import zlib
+from array import array
+from collections.abc import Iterable
+from itertools import combinations
+from pathlib import Path
+
+from kbserver.search.analysis import edit_distance
+
+TABLE = "typos.bin"
+EXTRA = "typos-extra.txt"
+MIN_LENGTH = 3  # shorter words are never corrected: too many words are one edit from them
+TWO_TYPOS_FROM = 9  # Meilisearch's rule: one typo from 5 letters, two from 9 (from 3 when nothing matches)
+MAX_WORD = 30
+
+
+def allowed_typos(word: str) -> int:
+    """How many edits a misspelt word may be from what it stands for."""
+    if len(word) < MIN_LENGTH:
+        return 0
+    return 2 if len(word) >= TWO_TYPOS_FROM else 1
+
+
+def _key(text: str) -> int:
+    return zlib.crc32(text.encode())
+
+
+def _deletions(word: str, depth: int) -> set[str]:
+    out = {word[:i] + word[i + 1 :] for i in range(len(word))}
+    if depth > 1:
+        out |= {
+            "".join(c for j, c in enumerate(word) if j not in pair)
+            for pair in combinations(range(len(word)), 2)
+        }
+    return out
+
+
+def indexable(word: str) -> bool:
+    """Words that typos may stand for: letters only, of a sensible length."""
+    return MIN_LENGTH <= len(word) <= MAX_WORD and word.isalpha()
+
+
+def write_table(folder: Path, words: Iterable[str]) -> None:
+    """Write the deletion table of words into folder (atomically) and clear the extra words."""
+    vocabulary = sorted({w for w in words if indexable(w)})
+    entries = []
+    for n, word in enumerate(vocabulary):
+        for form in {word} | _deletions(word, 1):
+            entries.append((_key(form), n))
+    entries.sort()
+    keys = array("I", (k for k, _ in entries))
+    ids = array("I", (n for _, n in entries))
+    blob = "\n".join(vocabulary).encode()
+    header = array("I", [len(keys), len(blob)])
+    tmp = folder / f".{TABLE}.tmp"
+    with open(tmp, "wb") as out:
+        out.write(header.tobytes() + keys.tobytes() + ids.tobytes() + blob)
+    os.replace(tmp, folder / TABLE)
+    (folder / EXTRA).unlink(missing_ok=True)
+
+
+def add_words(folder: Path, words: Iterable[str]) -> None:
+    """Record words that a catch-up brought into the index (the table was built without them)."""
+    new = sorted({w for w in words if indexable(w)})
+    if new:
+        with open(folder / EXTRA, "a", encoding="utf-8") as out:
+            out.write("".join(f"{w}\n" for w in new))
+
+
+class TypoTable:
+    """The deletion table of one index generation, and the words added since it was built."""
+
+    def __init__(self, folder: Path) -> None:
+        self.keys = array("I")
+        self.ids = array("I")
+        self.words: list[str] = []
+        self.extra: list[str] = []
+        self._extra_size = -1
+        self.folder = folder
+        table = folder / TABLE
+        if table.is_file():
+            data = table.read_bytes()
+            header = array("I", data[:8])
+            count, size = header
+            width = 4 * count
+            self.keys.frombytes(data[8 : 8 + width])
+            self.ids.frombytes(data[8 + width : 8 + 2 * width])
+            blob = data[8 + 2 * width : 8 + 2 * width + size]
+            self.words = blob.decode().split("\n") if blob else []
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the extra words when a catch-up has added some."""
+        extra = self.folder / EXTRA
+        size = extra.stat().st_size if extra.is_file() else 0
+        if size != self._extra_size:
+            self.extra = extra.read_text(encoding="utf-8").split() if size else []
+            self._extra_size = size
+
+    def _lookup(self, form: str) -> list[str]:
+        key = _key(form)
+        start = bisect.bisect_left(self.keys, key)
+        found = []
+        while start < len(self.keys) and self.keys[start] == key:
+            found.append(self.words[self.ids[start]])
+            start += 1
+        return found
+
+    def candidates(self, word: str, typos: int) -> list[tuple[int, str]]:
+        """(distance, word) for indexed words within typos edits of word (a swap of neighbours is one)."""
+        found: set[str] = set()
+        for form in {word} | _deletions(word, typos):
+            found.update(self._lookup(form))
+        found.update(w for w in self.extra if abs(len(w) - len(word)) <= typos)
+        out = []
+        for candidate in found:
+            if candidate != word and abs(len(candidate) - len(word)) <= typos:
+                distance = edit_distance(word, candidate)
+                if distance <= typos:
+                    out.append((distance, candidate))
+        return out
