@@ -69,7 +69,7 @@ class Services:
             repository=repository,
             site=Site(settings.site_root),
             index=index,
-            search=SearchService(index),
+            search=SearchService(index, cache_size=settings.search_cache),
             search_log=SearchLog(engine),
             # Whoosh is synchronous and each thread keeps a searcher: a small pool bounds the memory.
             search_pool=ThreadPoolExecutor(settings.search_threads, thread_name_prefix="search"),

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     search_threads: int = Field(
         4, ge=1, le=64, description="Threads that run searches; each holds its own Whoosh searcher in memory."
     )
+    search_cache: int = Field(
+        1024,
+        ge=0,
+        le=100_000,
+        description="Search answers kept per process until the index changes (0: none).",
+    )
     ticket_pattern: str = Field(
         r"^(INC|RITM|REQ|CHG|PRB)\d{7}$",
         description="Regex a ticket reference must match (ServiceNow by default).",

@@ -70,25 +70,6 @@ def folding_analyzer() -> Analyzer:
     return RegexTokenizer(WORD) | LowercaseFilter() | CharsetFilter(accent_map)
 
 
-class BiwordFilter(Filter):  # type: ignore[misc]
-    """Each pair of neighbouring words as one token: a phrase becomes a few exact term look-ups."""
-
-    def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
-        previous = None
-        for token in tokens:
-            text = token.text
-            if previous is not None:
-                token.text = f"{previous} {text}"
-                yield token
-            previous = text
-
-
-@cache
-def biword_analyzer() -> Analyzer:
-    """Folded word pairs, for phrases without positions."""
-    return folding_analyzer() | BiwordFilter()
-
-
 _FOLD = folding_analyzer()
 
 

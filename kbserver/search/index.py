@@ -83,7 +83,6 @@ def document_fields(doc: Document, commit: str, changed: tuple[str, str]) -> dic
         "sections": json.dumps(sections, ensure_ascii=False),
         "body": body,
         "fold": everything,
-        "pairs": everything,
         "title_fold": meta.title,
         f"title_{lang}": meta.title,
         # Separate lines, so that no word pair runs from one part into the next.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -109,6 +108,15 @@ def _stems(word: str, langs: tuple[str, ...]) -> list[tuple[str, str]]:
     return list(dict.fromkeys((lang, t.text) for lang in langs for t in _ANALYZERS[lang](word)))
 
 
+def any_of(queries: list[wq.Query]) -> wq.Query:
+    """Or, as a tree of union matchers that skip blocks that cannot reach the top (never preloaded arrays)."""
+    if len(queries) == 1:
+        return queries[0]
+    union = wq.Or(queries)
+    union.matcher_type = wq.Or.DEFAULT_MATCHER
+    return union
+
+
 class QueryPlan(NamedTuple):
     """The Whoosh query, and the indexed forms that stand in for misspelt or unfinished words."""
 
@@ -136,7 +144,7 @@ def word_query(
     alternatives: list[wq.Query] = []
     for alt in synonyms.expand(word):
         weight = 1.0 if alt == word else SYNONYM_BOOST
-        parts = [wq.Or(fields) for piece in alt.split() if (fields := _fields(piece, langs, weight))]
+        parts = [any_of(fields) for piece in alt.split() if (fields := _fields(piece, langs, weight))]
         if parts:
             alternatives.append(parts[0] if len(parts) == 1 else wq.And(parts))
     if not info.known(word):
@@ -150,7 +158,7 @@ def word_query(
                 alternatives += _fields(form, langs, PREFIX_BOOST)
     if not alternatives:
         return None  # a stop word: it neither helps nor hurts
-    return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
+    return any_of(alternatives)
 
 
 def build_query(
@@ -169,13 +177,11 @@ def build_query(
             words.append(built)
     if not words and parsed.words:
         words = [wq.Term("fold", w) for w in parsed.words]  # only stop words: match them literally
-    required: list[wq.Query] = [
-        wq.And([wq.Term("pairs", f"{a} {b}") for a, b in itertools.pairwise(p)], boost=2.0)
-        for p in parsed.phrases
-    ]
+    # A phrase's words are required here; that they stand together is checked on the hit's text.
+    required: list[wq.Query] = [wq.And([wq.Term("fold", w) for w in p], boost=2.0) for p in parsed.phrases]
     query: wq.Query
     if words:
-        ranked = wq.Or(words) if len(words) > 1 else words[0]
+        ranked = any_of(words)
         query = wq.And([ranked, *required]) if required else ranked
     elif required:
         query = wq.And(required)

@@ -29,12 +29,13 @@ from kbserver.search.query import (
     build_query,
     parse_query,
 )
-from kbserver.search.snippet import best_section, fold_text, make_snippet, word_pattern
+from kbserver.search.snippet import best_section, make_snippet, phrase_pattern, word_pattern
 from kbserver.search.typos import TypoTable, allowed_typos
 
 MAX_LIMIT = 100
 FACET_WINDOW = 100  # facets count the kinds, languages and tags of this many best hits
 PREFIX_SCAN = 300  # completions looked at for an unfinished word
+PHRASE_SCAN = 400  # hits with all of a phrase's words whose text is checked for the phrase itself
 CACHE_SIZE = 1024  # answers kept per index state: a desk types the same prefixes all day
 FACETS = {"kind": "kind", "lang": "lang", "tag": "tags"}
 T = TypeVar("T")
@@ -49,6 +50,19 @@ class _Reader:
     toc: int
     typos: TypoTable
     facet_sets: dict[str, dict[str, frozenset[int]]] = field(default_factory=dict)
+    filter_sets: dict[tuple[Any, ...], set[int]] = field(default_factory=dict)
+
+    def allowed(self, filters: dict[str, list[str]]) -> set[int]:
+        """The active documents that pass the filters (kept until the searcher moves on; never changed)."""
+        key = tuple(sorted((name, tuple(sorted(set(values)))) for name, values in filters.items() if values))
+        if key not in self.filter_sets:
+            if len(self.filter_sets) > 256:
+                self.filter_sets.clear()
+            wanted = build_filter({name: list(values) for name, values in key})
+            self.filter_sets[key] = set(
+                self.searcher.docs_for_query(wanted)
+            )  # Whoosh takes a set, not frozen
+        return self.filter_sets[key]
 
     def documents_with(self, facet: str) -> dict[str, frozenset[int]]:
         """For each value of a facet field, the documents holding it (cached until the searcher moves on)."""
@@ -101,6 +115,24 @@ def _stems_of(word: str, langs: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(lang, t.text) for lang in langs for t in language_analyzer(lang)(word)]
 
 
+def _with_phrases(
+    searcher: Any, phrases: list[list[str]], hits: list[Any], window: int
+) -> tuple[list[Any], int]:
+    """The hits whose title, tags or text hold every phrase, word after word (at most window of them), and
+    how many hits were checked."""
+    patterns = [phrase_pattern(p) for p in phrases]
+    kept, checked = [], 0
+    for score, doc in hits:
+        checked += 1
+        stored = searcher.stored_fields(doc)
+        text = f"{stored.get('title', '')}\n{stored.get('tags', '')}\n{stored.get('body', '')}"
+        if all(p.search(text) for p in patterns):
+            kept.append((score, doc))
+            if len(kept) >= window:
+                break
+    return kept, checked
+
+
 def _stemmed_in(searcher: Any, word: str, langs: tuple[str, ...]) -> bool:
     """Some stem of the word occurs in the content (then it is no typo, only an unseen form)."""
     return any(searcher.doc_frequency(f"text_{lang}", stem) for lang, stem in _stems_of(word, langs))
@@ -123,8 +155,9 @@ def _brief_key(doc_id: str | None, page: str | None) -> str:
 class SearchService:
     """Answers searches, suggestions and id look-ups from the current index generation."""
 
-    def __init__(self, index: SearchIndex) -> None:
+    def __init__(self, index: SearchIndex, cache_size: int = CACHE_SIZE) -> None:
         self.index = index
+        self.cache_size = cache_size
         self._local = threading.local()
         self._open_readers: list[_Reader] = []  # every thread's reader, so close() can release them
         self._briefs: _Briefs | None = None
@@ -164,7 +197,7 @@ class SearchService:
                 # so deleted documents would stay visible. A fresh searcher is cheap, and the old one is ours.
                 stale = reader.searcher
                 reader.searcher, reader.toc = reader.index.searcher(), latest
-                reader.facet_sets = {}
+                reader.facet_sets, reader.filter_sets = {}, {}
                 reader.typos.refresh()
                 stale.close()
             return reader
@@ -200,9 +233,15 @@ class SearchService:
             return work(self._open())
 
     def search(
-        self, text: str, filters: dict[str, list[str]] | None = None, limit: int = 10, offset: int = 0
+        self,
+        text: str,
+        filters: dict[str, list[str]] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        facets: bool = False,
     ) -> dict[str, Any]:
-        """Ranked results with snippets, facets, the commit searched and a did-you-mean suggestion."""
+        """Ranked results with snippets, the commit searched, a did-you-mean suggestion and, when asked,
+        facets: the kinds, languages and tags among the best FACET_WINDOW hits."""
         parsed = parse_query(text)
         for name, values in (filters or {}).items():
             parsed.filters.setdefault(name, []).extend(v.lower() for v in values if v)
@@ -219,33 +258,47 @@ class SearchService:
                 tuple(sorted((k, tuple(v)) for k, v in parsed.filters.items())),
                 limit,
                 offset,
+                facets,
             )
             with self._lock:
                 cached = self._cache.get(key)
                 if cached is not None:
                     self._cache.move_to_end(key)
                     return cached
-            answer = self._search(reader, text, parsed, langs, limit, offset)
+            answer = self._search(reader, text, parsed, langs, limit, offset, facets)
             with self._lock:
                 self._cache[key] = answer
-                while len(self._cache) > CACHE_SIZE:
+                while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
             return answer
 
         return self._with_searcher(work)
 
     def _search(
-        self, reader: _Reader, text: str, parsed: ParsedQuery, langs: tuple[str, ...], limit: int, offset: int
+        self,
+        reader: _Reader,
+        text: str,
+        parsed: ParsedQuery,
+        langs: tuple[str, ...],
+        limit: int,
+        offset: int,
+        facets: bool,
     ) -> dict[str, Any]:
         searcher = reader.searcher
         words = _Words(searcher, reader.typos)
         plan = build_query(parsed, langs, reader.synonyms, words)
-        window = max(offset + limit, FACET_WINDOW)
-        found = searcher.search(plan.query, filter=build_filter(parsed.filters), limit=window)
+        # The fewer hits are collected, the more of the matches Whoosh can skip unscored.
+        window = max(offset + limit, FACET_WINDOW) if facets else offset + limit
+        scan = max(window, PHRASE_SCAN) if parsed.phrases else window
+        found = searcher.search(plan.query, filter=reader.allowed(parsed.filters), limit=scan)
         hits = found.top_n
         # No second pass over every match: the total is exact when it fits the window, an estimate beyond.
-        exact = len(hits) < window
-        total = len(hits) if exact else max(len(hits), min(found.estimated_length(), searcher.doc_count()))
+        exact = len(hits) < scan
+        estimate = min(plan.query.estimate_size(searcher.reader()), searcher.doc_count())
+        if parsed.phrases:
+            hits, checked = _with_phrases(searcher, parsed.phrases, hits, window)
+            estimate = round(estimate * len(hits) / max(checked, 1))  # the share of checked hits that held it
+        total = len(hits) if exact else max(len(hits), estimate)
         typos = {w: forms for w, forms in plan.typos.items() if forms and not _stemmed_in(searcher, w, langs)}
         stems = {stem for w in parsed.words for _, stem in _stems_of(w, langs)}
         exact_words = (
@@ -269,7 +322,7 @@ class SearchService:
                     for v, docs in sorted(reader.documents_with(name).items())
                     if (n := len(docs & matched))
                 }
-                for name in FACETS
+                for name in (FACETS if facets else ())
             },
         }
 
@@ -375,15 +428,14 @@ class SearchService:
     def _result(hit: dict[str, Any], score: float, matches: re.Pattern[str]) -> dict[str, Any]:
         lang = hit["lang"]
         body = hit.get("body", "")
-        folded = fold_text(body)
-        anchor, start, end = best_section(json.loads(hit["sections"]), folded, matches)
+        anchor, start, end = best_section(json.loads(hit["sections"]), body, matches)
         return {
             "id": hit["id"],
             "kind": hit["kind"],
             "title": hit["title"],
             "url": hit["url"],
             "anchor": anchor,
-            "snippet": make_snippet(body, folded, matches, start, end),
+            "snippet": make_snippet(body, matches, start, end),
             "score": round(float(score), 4),
             "lang": lang,
             "tags": [t for t in hit["tags"].split(",") if t],

@@ -1,4 +1,7 @@
-"""Snippets: the best section of a hit and a short HTML-escaped extract with the matched words in <mark>."""
+"""Snippets: the best section of a hit and a short HTML-escaped extract with the matched words in <mark>.
+
+Patterns match the stored text as written, ignoring case and accents, so no hit's text is ever folded.
+"""
 
 from __future__ import annotations
 
@@ -6,40 +9,52 @@ import html
 import re
 from typing import Any
 
-from whoosh.support.charset import accent_map
-
 WIDTH = 220
 _NEVER = re.compile(r"(?!x)x")
+_VARIANTS = {
+    "a": "aáàâäãå",
+    "e": "eéèêë",
+    "i": "iíìîï",
+    "o": "oóòôöõø",
+    "u": "uúùûü",
+    "n": "nñ",
+    "c": "cç",
+    "y": "yýÿ",
+}
+
+
+def _loose(word: str) -> str:
+    """A regex for a folded word that also matches its accented and capitalised forms."""
+    return "".join(f"[{_VARIANTS[c]}]" if c in _VARIANTS else re.escape(c) for c in word)
 
 
 def word_pattern(exact: set[str], stems: set[str]) -> re.Pattern[str]:
-    """A regex over folded text for whole words in exact and words starting with a stem (3+ letters)."""
-    parts = [re.escape(w) + r"\b" for w in sorted(exact, key=len, reverse=True) if w]
-    parts += [re.escape(s) + r"\w*" for s in sorted(stems, key=len, reverse=True) if len(s) >= 3]
-    return re.compile(r"\b(?:" + "|".join(parts) + ")") if parts else _NEVER
+    """A regex for whole words in exact and words starting with a stem (3+ letters), any case or accent."""
+    parts = [_loose(w) + r"\b" for w in sorted(exact, key=len, reverse=True) if w]
+    parts += [_loose(s) + r"\w*" for s in sorted(stems, key=len, reverse=True) if len(s) >= 3]
+    return re.compile(r"\b(?:" + "|".join(parts) + ")", re.IGNORECASE) if parts else _NEVER
 
 
-def fold_text(text: str) -> str:
-    """Lowercase, accents removed, same length as text (so positions map back)."""
-    folded = text.lower().translate(accent_map)
-    return folded if len(folded) == len(text) else text.lower()
+def phrase_pattern(words: list[str]) -> re.Pattern[str]:
+    """A regex for folded words one after the other, any case or accent, any punctuation between."""
+    return re.compile(r"\b" + r"\W+".join(_loose(w) for w in words) + r"\b", re.IGNORECASE)
 
 
 def best_section(
-    sections: list[list[Any]], folded: str, pattern: re.Pattern[str]
+    sections: list[list[Any]], text: str, pattern: re.Pattern[str]
 ) -> tuple[str | None, int, int]:
     """The section whose heading and text match most (a heading counts three times)."""
-    best: tuple[int, str | None, int, int] = (0, None, 0, len(folded))
+    best: tuple[int, str | None, int, int] = (0, None, 0, len(text))
     for anchor, title, start, end in sections:
-        score = 3 * len(pattern.findall(fold_text(title))) + len(pattern.findall(folded, start, end))
+        score = 3 * len(pattern.findall(title)) + len(pattern.findall(text, start, end))
         if score > best[0]:
             best = (score, anchor, start, end)
     return best[1], best[2], best[3]
 
 
-def make_snippet(text: str, folded: str, pattern: re.Pattern[str], start: int, end: int) -> str:
+def make_snippet(text: str, pattern: re.Pattern[str], start: int, end: int) -> str:
     """About WIDTH characters of text[start:end] around the first match, escaped, matches in <mark>."""
-    first = pattern.search(folded, start, end)
+    first = pattern.search(text, start, end)
     if first and first.start() - 60 > start:
         space = text.find(" ", first.start() - 60, first.start())
         start = space + 1 if space >= 0 else first.start() - 60
@@ -48,7 +63,7 @@ def make_snippet(text: str, folded: str, pattern: re.Pattern[str], start: int, e
         space = text.rfind(" ", start, stop)
         stop = space if space > start else stop
     out, cursor = [], start
-    for hit in pattern.finditer(folded, start, stop):
+    for hit in pattern.finditer(text, start, stop):
         out.append(html.escape(text[cursor : hit.start()]))
         out.append(f"<mark>{html.escape(text[hit.start() : hit.end()])}</mark>")
         cursor = hit.end()

@@ -26,8 +26,9 @@ async def search(
     owner: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    facets: Annotated[bool, Query(description="count kinds, languages and tags among the best 100")] = False,
 ) -> dict[str, Any]:
-    """Ranked results with snippets, facets, the commit searched and a did-you-mean suggestion."""
+    """Ranked results with snippets, the commit searched, a did-you-mean suggestion and, if asked, facets."""
     filters = {
         "kind": [kind.value] if kind else [],
         "lang": [lang] if lang else [],
@@ -35,7 +36,7 @@ async def search(
         "owner": [owner] if owner else [],
     }
     # Whoosh is synchronous: it runs in the threadpool, one searcher per thread.
-    result = await services.run_search(services.search.search, q, filters, limit, offset)
+    result = await services.run_search(services.search.search, q, filters, limit, offset, facets)
     result["search_id"] = await services.run_write(
         services.search_log.record, q, filters, result["total"], user.id if user else None
     )
