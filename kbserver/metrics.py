@@ -69,7 +69,7 @@ class Metrics:
         )
         self.index_lag_seconds = Gauge(
             "kb_index_lag_seconds",
-            "Seconds since the search index was last seen behind the approved branch; 0 when it is at it",
+            "How long the search index has been behind the approved branch; 0 when it is at it",
             multiprocess_mode="mostrecent",
             registry=own,
         )
