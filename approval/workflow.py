@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -228,6 +229,7 @@ class Workflow:
         if not user.has_role(Role.LEAD):
             raise Forbidden("merging needs the role lead or admin")
         with self._merge_lock():
+            started = time.monotonic()
             change = self.records.get(number)
             if change.state is not State.APPROVED:
                 raise Conflict(
@@ -253,9 +255,20 @@ class Workflow:
                     change, user.id, "merge_conflict", State.NEEDS_UPDATE, detail=str(exc.details)
                 )
                 raise
-            return self.records.transition(
+            done = self.records.transition(
                 change, user.id, "merge", State.MERGED, merged=merged, detail=merged
             )
+            seconds = time.monotonic() - started
+            log.info(
+                "merge: %s merged into %s as %s by %s (%.2f s)",
+                change.ref,
+                self.branch,
+                merged[:12],
+                user.name,
+                seconds,
+                extra={"change_request": change.number, "commit": merged, "seconds": round(seconds, 3)},
+            )
+            return done
 
     def reconcile(self) -> list[int]:
         """At start-up, git is the truth: open change requests whose merge is on main are marked merged (their

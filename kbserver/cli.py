@@ -221,22 +221,23 @@ def _run(args: argparse.Namespace) -> int:
         services.close()
 
 
-def _log_level(args: argparse.Namespace) -> str:
+def _logging(args: argparse.Namespace) -> tuple[str, str]:
     # The service logs at the settings' level; a one-shot command prints its result and stays quiet about
     # the rest (migrations, index updates) unless KB_LOG_LEVEL asks for it.
     settings = Settings()
-    return (
+    level = (
         settings.log_level
         if args.command == "serve" or "log_level" in settings.model_fields_set
         else "warning"
     )
+    return level, settings.log_format
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `kb` with argv; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        configure_logging(_log_level(args))
+        configure_logging(*_logging(args))
         return _run(args)
     except KBError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

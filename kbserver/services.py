@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,13 +22,15 @@ from kbserver.errors import Conflict, KBError
 from kbserver.feedback.deviations import DeviationStore
 from kbserver.feedback.flags import FlagStore
 from kbserver.feedback.votes import FeedbackStore, purge_comments
+from kbserver.metrics import Metrics
+from kbserver.readiness import Readiness, ReadinessWatch, check
 from kbserver.repository import ContentRepository
 from kbserver.search import CatchUp, SearchIndex, SearchService
 from kbserver.search.log import SearchLog
 from kbserver.settings import Settings
 from kbserver.site import Site
 from kbserver.store import connect, migrate
-from kbserver.store.database import StoreBusy, no_wait, write_lock
+from kbserver.store.database import StoreBusy, no_wait, observe_write_waits, write_lock
 from kbserver.tickets import TicketSystem
 from kbserver.users import User, UserStore
 
@@ -51,7 +56,12 @@ class Services:
     feedback: FeedbackStore
     flags: FlagStore
     deviations: DeviationStore
+    metrics: Metrics
+    readiness: ReadinessWatch = field(init=False, repr=False)
     _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.readiness = ReadinessWatch(self.check_readiness, self.settings.health_interval, self._observe)
 
     @classmethod
     def open(cls, settings: Settings, migrate_store: bool = True) -> Services:
@@ -62,6 +72,8 @@ class Services:
             migrate(engine)
         repository = ContentRepository(settings.repo)
         index = SearchIndex(settings.data_dir / "index")
+        metrics = Metrics.for_process()
+        observe_write_waits(engine, metrics.write_waited)
         return cls(
             settings=settings,
             engine=engine,
@@ -80,6 +92,7 @@ class Services:
             feedback=FeedbackStore(engine),
             flags=FlagStore(engine),
             deviations=DeviationStore(engine),
+            metrics=metrics,
         )
 
     def after_merge(self, number: int, commit: str) -> None:
@@ -102,24 +115,37 @@ class Services:
     def catch_up_index(self) -> CatchUp | None:
         """Bring the search index to main now (a missing or corrupt index is rebuilt)."""
         commit = self.main_commit()
-        return self.index.catch_up(self.repository, commit) if commit else None
+        if commit is None:
+            return None
+        done = self.index.catch_up(self.repository, commit)
+        if done.action != "current":
+            log.info(
+                "search index %s to %s (%d files, %.2f s)",
+                done.action,
+                done.commit[:12],
+                done.changed,
+                done.seconds,
+                extra={"commit": done.commit, "files": done.changed, "seconds": round(done.seconds, 3)},
+            )
+            self.metrics.index_updated(done.action, done.seconds)
+        self.readiness.poke()
+        return done
+
+    def check_readiness(self) -> Readiness:
+        """Check now whether the service can answer operators (reads git and the store)."""
+        return check(self.repository, self.settings.branch, self.index, self.site, self.engine)
+
+    def _observe(self, readiness: Readiness, lag_seconds: float) -> None:
+        self.metrics.index_lag(readiness.index_behind, lag_seconds)
 
     def catch_up(self) -> None:
         """In the background: the index catches up to main, then the site is rebuilt if it lags."""
 
         def index() -> None:
             try:
-                done = self.catch_up_index()
+                self.catch_up_index()
                 self.workflow.prepare()
                 purge_comments(self.engine, self.settings.comment_retention_days)
-                if done and done.action != "current":
-                    log.info(
-                        "search index %s to %s (%d files, %.2f s)",
-                        done.action,
-                        done.commit[:12],
-                        done.changed,
-                        done.seconds,
-                    )
             except Exception:
                 log.exception("search index: catch-up failed")
 
@@ -127,12 +153,20 @@ class Services:
             commit = self.main_commit()
             if commit is None or self.site.served_commit() == commit:
                 return
+            started = time.monotonic()
             try:
                 self.site.build(self.repository, commit, wait=False)
+                self.metrics.site_built(time.monotonic() - started)
             except Conflict:
                 log.info("site: another process is building it")
             except KBError as exc:
+                self.metrics.site_build_failed()
                 log.error("site: build of %s failed: %s %s", commit[:12], exc.message, exc.details or "")
+            except Exception:
+                self.metrics.site_build_failed()
+                log.exception("site: build of %s failed", commit[:12])
+            finally:
+                self.readiness.poke()
 
         jobs = [("index", index), ("site", site)] if self.settings.site_autobuild else [("index", index)]
         for name, work in jobs:
@@ -148,7 +182,9 @@ class Services:
 
     async def run_search(self, work: Callable[..., T], *args: Any) -> T:
         """Run a search call on the search threads, without blocking the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.search_pool, work, *args)
+        # With the request's context, so that a line logged by the search carries the request's id.
+        call = functools.partial(contextvars.copy_context().run, work, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.search_pool, call)
 
     async def run_write(self, work: Callable[..., T], *args: Any) -> T:
         """Run a small frequent write (a vote, a logged search) that uses `store.database.writing`.
@@ -169,6 +205,7 @@ class Services:
 
     def close(self) -> None:
         """Release the database connections and the search threads."""
+        self.readiness.stop()
         self.search_pool.shutdown(wait=True)
         self.search.close()
         self.engine.dispose()

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     session_hours: int = Field(12, description="How long a browser login lasts.")
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set when served over HTTPS).")
     log_level: str = Field("info", description="Log level of the service.")
+    log_format: str = Field("text", description="Log lines as `text` or as one `json` object per line.")
     search_threads: int = Field(
         4, ge=1, le=64, description="Threads that run searches; each holds its own Whoosh searcher in memory."
     )
@@ -49,6 +50,12 @@ class Settings(BaseSettings):
         365, ge=1, description="Feedback, flag and deviation comments older than this are deleted."
     )
     site_autobuild: bool = Field(True, description="Rebuild the site in the background when main moves.")
+    health_interval: float = Field(
+        5.0, gt=0, le=3600, description="Seconds between the background readiness checks behind /readyz."
+    )
+    metrics_token: str = Field(
+        "", description="Bearer token that may read /metrics; empty means only admins may."
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -126,7 +126,13 @@ class Site:
             link.symlink_to(final.relative_to(self.root))
             os.replace(link, self.current)  # atomic: readers see the old site or the new one
             self._prune(keep=final)
-            log.info("site: built %s in %.1f s", commit[:12], time.monotonic() - started)
+            seconds = time.monotonic() - started
+            log.info(
+                "site: built %s in %.1f s",
+                commit[:12],
+                seconds,
+                extra={"commit": commit, "seconds": round(seconds, 3)},
+            )
             return final
 
     @staticmethod

@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,62 +14,21 @@ import pytest
 from kbserver.cli import main
 from kbserver.logs import HideQueryStrings
 from kbserver.repository import ContentRepository
+from tests.kbserve import get, kb_serve
 
 SECRET_QUERY = "zanahoria-confidencial-4711"
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|WARNING|ERROR|DEBUG) \[\d+\] [\w.]+: ")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-def _serve(repo: Path, data: Path, level: str, workers: int, output: Path) -> str:
+def _serve(repo: Path, data: Path, level: str, workers: int, output: Path, log_format: str = "text") -> str:
     """Run `kb serve`, wait for its index, search once, stop it; returns everything it wrote."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "KB_REPO": str(repo),
-        "KB_DATA_DIR": str(data),
-        "KB_PORT": str(port),
-        "KB_LOG_LEVEL": level,
-        "KB_PUBLIC_READ": "true",
-        "KB_SITE_AUTOBUILD": "false",  # no mkdocs build: the index is enough to search
-    }
-    kb = Path(sys.executable).with_name("kb")
-    with output.open("wb") as sink:
-        serve = subprocess.Popen(
-            [str(kb), "serve", "--workers", str(workers)], env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 90
-            ready = False
-            while not ready and time.monotonic() < deadline and serve.poll() is None:
-                try:
-                    status, body = _get(f"{base}/api/health")
-                    ready = status == 200 and json.loads(body)["index"]["ready"]
-                except OSError:
-                    pass
-                time.sleep(0.2)
-            assert ready, output.read_text()
-            status, _ = _get(f"{base}/api/search?q={SECRET_QUERY}")
-            assert status == 200
-            _get(f"{base}/api/suggest?q={SECRET_QUERY[:8]}")
-            time.sleep(1)  # let the workers write their lines
-        finally:
-            serve.terminate()
-            serve.wait(30)
-    return output.read_text()
+    settings = {"KB_LOG_LEVEL": level, "KB_LOG_FORMAT": log_format}
+    with kb_serve(repo, data, output, workers, settings) as base:
+        status, _, _ = get(f"{base}/api/search?q={SECRET_QUERY}")
+        assert status == 200
+        get(f"{base}/api/suggest?q={SECRET_QUERY[:8]}")
+        time.sleep(1)  # let the workers write their lines
+    return output.with_suffix(".stdout").read_text() + output.read_text()
 
 
 def test_info_shows_the_services_own_lines_in_every_process_and_hides_search_text(
@@ -123,3 +77,47 @@ def test_the_access_filter_hides_only_query_strings(path: str, shown: str) -> No
     )
     assert HideQueryStrings().filter(record)
     assert record.getMessage() == f'127.0.0.1:5 - "GET {shown} HTTP/1.1" 200'
+
+
+def test_json_lines_carry_the_request_id_in_every_worker(
+    content_repo: ContentRepository, tmp_path: Path
+) -> None:
+    log = tmp_path / "json.log"
+    settings = {"KB_LOG_LEVEL": "info", "KB_LOG_FORMAT": "json"}
+    with kb_serve(content_repo.path, tmp_path / "data", log, 2, settings) as base:
+        status, _, headers = get(f"{base}/api/search?q={SECRET_QUERY}", {"X-Request-ID": "desk-probe-0001"})
+        assert status == 200 and headers["x-request-id"] == "desk-probe-0001"
+        status, _, headers = get(f"{base}/livez", {"X-Request-ID": 'forged" status=200'})
+        generated = headers["x-request-id"]  # a caller's id that would write into the log is replaced
+        assert status == 200 and re.fullmatch(r"[0-9a-f]{32}", generated), generated
+        time.sleep(1)  # let the workers write their lines
+    text = log.read_text()
+    lines = [json.loads(line) for line in text.splitlines()]  # every line is one JSON object
+    assert lines and all({"time", "level", "logger", "process", "message"} <= set(line) for line in lines)
+    parent = next(line["process"] for line in lines if "applying migration" in line["message"])
+    [search] = [line for line in lines if line.get("request_id") == "desk-probe-0001"]
+    assert search["logger"] == "uvicorn.access" and search["process"] != parent
+    assert search["http"] == {
+        "client": search["http"]["client"],
+        "method": "GET",
+        "path": "/api/search?[query hidden]",
+        "version": "1.1",
+        "status": 200,
+    }
+    assert [line["http"]["path"] for line in lines if line.get("request_id") == generated] == ["/livez"]
+    index = [line for line in lines if re.match(r"search index (rebuilt|updated) to", line["message"])]
+    assert index, text
+    assert index[0]["level"] == "INFO" and index[0]["process"] != parent  # a worker's own line
+    assert index[0]["seconds"] >= 0 and len(index[0]["commit"]) == 40
+    [migrated] = [line for line in lines if "migration(s) applied" in line["message"]]
+    assert migrated["level"] == "INFO" and migrated["migrations"] == [1, 2, 3, 4, 5, 6, 7]
+    assert "seconds" in migrated
+    assert SECRET_QUERY not in text and 'forged"' not in text
+
+
+def test_an_unknown_format_is_refused_with_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KB_LOG_FORMAT", "xml")
+    assert main(["serve", "--repo", str(tmp_path / "none"), "--data-dir", str(tmp_path / "data")]) == 2
+    assert "KB_LOG_FORMAT: unknown format 'xml'" in capsys.readouterr().err

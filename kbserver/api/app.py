@@ -9,11 +9,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from kbserver import __version__
 from kbserver.api.compression import CompressSite
 from kbserver.api.errors import install_error_handlers
 from kbserver.api.headers import SecurityHeaders
+from kbserver.api.observe import RequestId, RequestMetrics
 from kbserver.api.routes import (
     api_docs,
     changes,
@@ -25,6 +27,7 @@ from kbserver.api.routes import (
     documents,
     feedback,
     health,
+    metrics,
     reports,
     search,
     session,
@@ -37,6 +40,14 @@ from kbserver.settings import Settings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
+
+
+class _Observed(FastAPI):
+    """FastAPI with the request id and the request metrics outside every other layer, its error layer
+    included, so that a request that ends in a 500 is counted and its answer carries its id."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestId(RequestMetrics(super().build_middleware_stack()))
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -52,11 +63,13 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         if recovered:
             log.warning("change requests %s were merged on main before a crash; marked merged", recovered)
         app.state.services.catch_up()
+        app.state.services.readiness.start()
         yield
+        app.state.services.readiness.stop()
         if services is None:
             app.state.services.close()
 
-    app = FastAPI(
+    app = _Observed(
         title="KB: knowledge base for IT support desks",
         version=__version__,
         docs_url=None,  # served by routes/api_docs.py: from this service, to readers only
@@ -72,6 +85,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     for module in (
         api_docs,
         health,
+        metrics,
         session,
         users,
         search,
@@ -94,5 +108,5 @@ def app_from_environment() -> FastAPI:
     """Factory for `uvicorn --factory` with several workers: settings from KB_* variables; a worker process
     starts with no logging configured, so this configures it as `kb serve` configured itself."""
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)

@@ -8,6 +8,7 @@ import uvicorn
 
 from kbserver.commands.users import INITIAL_PASSWORD_FILE, ensure_first_admin
 from kbserver.errors import RepositoryError
+from kbserver.metrics import share_between_processes
 from kbserver.services import Services
 from kbserver.settings import Settings
 
@@ -43,6 +44,7 @@ def serve(settings: Settings, workers: int = 1) -> int:
     print("  More users: kb user add NAME --role operator|lead|approver|admin --password-stdin")
     print("  Ctrl+C to stop.", flush=True)
     export_settings(settings)
+    share_between_processes(settings.data_dir / "metrics")  # every worker adds to, and reads, the same files
     uvicorn.run(
         "kbserver.api.app:app_from_environment",
         factory=True,

@@ -165,3 +165,8 @@ class History:
                 return True
             except git.GitCommandError:
                 return False
+
+    def count_commits(self, base: str | None, head: str) -> int:
+        """How many commits head has that base has not (every commit of head when base is None)."""
+        with self._repo() as repo:
+            return int(repo.git.rev_list("--count", f"{base}..{head}" if base else head))

@@ -7,6 +7,8 @@ import logging
 import os
 import sqlite3
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -143,6 +145,13 @@ class WriteLock:
 _LOCKS: dict[str, WriteLock] = {}  # by the file's real path, and by each name it was asked for
 _LOCKS_GUARD = threading.Lock()
 _NO_WAIT = threading.local()
+_WAIT_OBSERVERS: weakref.WeakKeyDictionary[sa.Engine, Callable[[float], None]] = weakref.WeakKeyDictionary()
+
+
+def observe_write_waits(engine: sa.Engine, observer: Callable[[float], None]) -> None:
+    """Call observer with the seconds each `writing` block on engine waited before its transaction began
+    (for the SQLite write lock, or for a PostgreSQL connection)."""
+    _WAIT_OBSERVERS[engine] = observer
 
 
 def write_lock(engine: sa.Engine) -> WriteLock | None:
@@ -174,9 +183,13 @@ def no_wait() -> Iterator[None]:
 @contextmanager
 def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A write transaction for the small frequent writes, queued on the store's WriteLock (on SQLite)."""
+    observer = _WAIT_OBSERVERS.get(engine)
+    started = time.perf_counter()
     lock = write_lock(engine)
     if lock is None:
         with engine.begin() as conn:
+            if observer is not None:
+                observer(time.perf_counter() - started)
             yield conn
         return
     hurry = getattr(_NO_WAIT, "active", False)
@@ -189,6 +202,8 @@ def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
                 driver.execute("PRAGMA busy_timeout = 0")
             try:
                 with conn.begin():
+                    if observer is not None:
+                        observer(time.perf_counter() - started)
                     yield conn
             except sa.exc.OperationalError as error:
                 code = getattr(error.orig, "sqlite_errorcode", 0)
@@ -229,6 +244,7 @@ def connect(url: str) -> sa.Engine:
 def migrate(engine: sa.Engine, migrations: list[Migration] | None = None) -> list[int]:
     """Apply the migrations not applied yet, in order, each in its own transaction; returns them."""
     applied: list[int] = []
+    started = time.perf_counter()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))  # one migrator at a time
@@ -245,6 +261,15 @@ def migrate(engine: sa.Engine, migrations: list[Migration] | None = None) -> lis
                 )
             )
             applied.append(version)
+    if applied:
+        seconds = time.perf_counter() - started
+        log.info(
+            "state store: %d migration(s) applied, now at version %d (%.2f s)",
+            len(applied),
+            applied[-1],
+            seconds,
+            extra={"migrations": applied, "seconds": round(seconds, 3)},
+        )
     return applied
 
 

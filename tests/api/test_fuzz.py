@@ -25,8 +25,8 @@ from tests.api.conftest import PASSWORD, ROLES
 # Hypothesis has no clock of its own, so the count bounds each run, and the clock stops the requests if a
 # slower machine would take much longer (the examples left are then only generated).
 MAX_EXAMPLES = 600
-# The readiness check's documented answer while the site or index is not there yet (this app builds no site).
-EXPECTED_5XX = {("GET", "/api/health/ready", 503)}
+# The readiness checks' documented answer while the site or index is not there yet (this app builds no site).
+EXPECTED_5XX = {("GET", "/api/health/ready", 503), ("GET", "/readyz", 503)}
 SECONDS_PER_ROLE = 15.0
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from httpx2 import Response
 
 from kbserver.api.app import create_app
 from kbserver.repository import ContentRepository
@@ -85,3 +88,84 @@ def test_readiness_needs_no_login_and_is_in_the_openapi(client: TestClient) -> N
     assert answers["503"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Readiness"
     }
+
+
+def _until(client: TestClient, path: str, done: Callable[[Response], bool], seconds: float = 60) -> Response:
+    deadline = time.monotonic() + seconds
+    answer = client.get(path)
+    while not done(answer) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        answer = client.get(path)
+    return answer
+
+
+def test_readyz_answers_503_naming_what_is_missing_until_the_site_is_built_then_200(
+    tmp_path: Path, content_repo: ContentRepository, built_site: tuple[str, Path]
+) -> None:
+    settings = _settings(tmp_path, content_repo).model_copy(update={"health_interval": 0.05})
+    services = Services.open(settings)
+    try:
+        with TestClient(create_app(services.settings, services)) as client:
+            first = client.get("/readyz")  # before or while the first check and the index catch up
+            assert first.status_code == 503 and "site" in first.json()["not_ready"]
+            assert client.get("/livez").json() == {"status": "alive"}  # live long before ready
+
+            before = _until(client, "/readyz", lambda r: r.json()["not_ready"] == ["site"])
+            assert before.status_code == 503
+            assert before.json()["status"] == "not_ready"
+            assert before.json()["checks"]["site"] == {"ready": False, "detail": "no site built yet"}
+            assert (
+                before.json()["checks"]["index"]["ready"] and before.json()["checks"]["state_store"]["ready"]
+            )
+            assert before.headers["cache-control"] == "no-store"
+
+            shutil.copytree(built_site[1], services.site.root, symlinks=True)  # the site of main appears
+            after = _until(client, "/readyz", lambda r: r.status_code != 503, seconds=10)
+            assert after.status_code == 200, after.text
+            assert after.json()["status"] == "ready" and after.json()["not_ready"] == []
+    finally:
+        services.close()
+
+
+def test_readyz_answers_from_memory_in_under_a_millisecond_without_git(
+    tmp_path: Path, content_repo: ContentRepository, built_site: tuple[str, Path]
+) -> None:
+    # An hour between background checks: whatever /readyz says below, it did not check it itself.
+    settings = _settings(tmp_path, content_repo).model_copy(update={"health_interval": 3600.0})
+    services = Services.open(settings)
+    shutil.copytree(built_site[1], services.site.root, symlinks=True)
+    try:
+        with TestClient(create_app(services.settings, services)) as client:
+            services.wait_for_background()
+            assert client.get("/api/health/ready").status_code == 200  # checks now, and remembers it
+
+            hidden = tmp_path / "content-away"
+            content_repo.path.rename(hidden)  # git cannot answer any more
+            for _ in range(300):
+                answer = client.get("/readyz")
+                assert answer.status_code == 200 and answer.json()["status"] == "ready"
+            assert client.get("/livez").status_code == 200
+            registry = services.metrics.registry
+            labels = {"method": "GET", "route": "/readyz"}
+            count = registry.get_sample_value("kb_http_request_duration_seconds_count", labels)
+            fast = registry.get_sample_value(
+                "kb_http_request_duration_seconds_bucket", {**labels, "le": "0.001"}
+            )
+            assert count == 300 and fast is not None
+            assert fast >= 0.9 * count, f"{fast:.0f} of {count:.0f} answered in under 1 ms"
+
+            services.readiness.poke()  # the background check sees the repository gone
+            gone = _until(client, "/readyz", lambda r: r.status_code == 503, seconds=10)
+            assert gone.json()["not_ready"] == ["index"]
+            assert gone.json()["checks"]["index"]["detail"] == "the content repository does not answer"
+            hidden.rename(content_repo.path)
+    finally:
+        services.close()
+
+
+def test_liveness_and_readiness_need_no_login_and_are_in_the_openapi(client: TestClient) -> None:
+    assert client.get("/livez").status_code == 200
+    assert _until(client, "/readyz", lambda r: r.status_code == 200, seconds=30).status_code == 200
+    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    assert set(paths["/readyz"]["get"]["responses"]) >= {"200", "503"}
+    assert set(paths["/livez"]["get"]["responses"]) >= {"200"}

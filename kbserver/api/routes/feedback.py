@@ -91,6 +91,7 @@ async def give_feedback(body: FeedbackIn, user: CurrentUser, services: ServicesD
         body.comment,
     )
     record, _created = await services.run_write(services.feedback.record, vote)
+    services.metrics.vote(body.helpful)
     if body.search_id and ticket:
         await services.run_write(services.search_log.linked, body.search_id, user.id)
     return _with_link(services, record)
@@ -127,9 +128,9 @@ async def flag_document(
     """Flag a page as incorrect, outdated, unclear or missing information."""
     ticket = services.tickets.check(body.ticket) if body.ticket else None
     await _document(services, doc_id)
-    return _with_link(
-        services, services.flags.raise_flag(doc_id, user.id, body.reason, body.comment or "", ticket)
-    )
+    flag = services.flags.raise_flag(doc_id, user.id, body.reason, body.comment or "", ticket)
+    services.metrics.flag(body.reason.value)
+    return _with_link(services, flag)
 
 
 @router.get("/flags")

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from kbserver import __version__
+from kbserver import __version__, readiness
 from kbserver.api.deps import ServicesDep
 from kbserver.services import Services
 from kbserver.store.database import schema_version
@@ -34,16 +34,6 @@ class Readiness(BaseModel):
     checks: dict[str, Check]
 
 
-def _index_commit(services: Services) -> str | None:
-    # While a corrupt index is rebuilt its marker may be unreadable, or its folder may vanish as the new
-    # generation is swapped in: health says "not ready" instead of failing.
-    try:
-        return services.index.commit()
-    except (OSError, ValueError) as exc:
-        log.info("health: the search index is not readable now (%s)", exc)
-        return None
-
-
 def _schema_version(services: Services) -> int | None:
     try:
         return schema_version(services.engine)
@@ -56,7 +46,7 @@ def _schema_version(services: Services) -> int | None:
 def health(services: ServicesDep) -> dict[str, Any]:
     """Liveness and the commit being served (no login needed); 200 while the process serves."""
     commit = services.main_commit()
-    index = _index_commit(services)
+    index = readiness.index_commit(services.index)
     return {
         "status": "ok" if commit else "no_content",
         "version": __version__,
@@ -68,42 +58,46 @@ def health(services: ServicesDep) -> dict[str, Any]:
     }
 
 
-def _checks(services: Services) -> dict[str, Check]:
-    main = services.main_commit()
-    index = _index_commit(services)
-    if main is None:
-        index_check = Check(ready=False, detail=f"branch {services.settings.branch} does not exist")
-    elif index != main:
-        # Searching an index behind main would hide what was just approved: not ready until it catches up.
-        index_check = Check(ready=False, detail=f"index at {(index or 'nothing')[:12]}, main at {main[:12]}")
-    else:
-        index_check = Check(ready=True, detail=f"index at {main[:12]}")
-    served = services.site.served_commit()
-    site_check = (
-        Check(ready=True, detail=f"site of {(served or 'unknown commit')[:12]} served")
-        if services.site.served_dir() is not None
-        else Check(ready=False, detail="no site built yet")
+def _answer(found: readiness.Readiness) -> JSONResponse:
+    failed = found.not_ready
+    body = Readiness(
+        status="not_ready" if failed else "ready",
+        not_ready=failed,
+        checks={name: Check(ready=c.ready, detail=c.detail) for name, c in found.checks.items()},
     )
-    version = _schema_version(services)
-    store_check = (
-        Check(ready=True, detail=f"schema version {version}")
-        if version is not None
-        else Check(ready=False, detail="the state store does not answer")
-    )
-    return {"state_store": store_check, "index": index_check, "site": site_check}
-
-
-@router.get(
-    "/api/health/ready",
-    response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "not ready: `not_ready` names the parts missing"}},
-)
-def ready(services: ServicesDep) -> JSONResponse:
-    """Readiness for a load balancer (no login needed): 200 when the state store answers, the index is at main
-    and a site is served; 503 naming what is not ready otherwise."""
-    checks = _checks(services)
-    failed = [name for name, check in checks.items() if not check.ready]
-    body = Readiness(status="not_ready" if failed else "ready", not_ready=failed, checks=checks)
     return JSONResponse(
         body.model_dump(), status_code=503 if failed else 200, headers={"Cache-Control": "no-store"}
     )
+
+
+_NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {"model": Readiness, "description": "not ready: `not_ready` names the parts missing"}
+}
+
+
+@router.get("/api/health/ready", response_model=Readiness, responses=_NOT_READY)
+def ready(services: ServicesDep) -> JSONResponse:
+    """Readiness checked now (no login needed): 200 when the state store answers, the index is at main and a
+    site is served; 503 naming what is not ready otherwise. /readyz gives the same answer from memory."""
+    return _answer(services.readiness.refresh())
+
+
+@router.get("/readyz", response_model=Readiness, responses=_NOT_READY)
+async def readyz(services: ServicesDep) -> JSONResponse:
+    """Readiness for a load balancer (no login needed), as last checked in the background (every
+    KB_HEALTH_INTERVAL seconds, and after each index update and site build): it touches neither git nor
+    the store. 503 naming what is missing (`state_store`, `index`, `site`) until the service can answer
+    operators."""
+    return _answer(services.readiness.latest())
+
+
+class Alive(BaseModel):
+    """The liveness answer."""
+
+    status: str = Field(description="always `alive`")
+
+
+@router.get("/livez", response_model=Alive)
+async def livez() -> JSONResponse:
+    """Liveness (no login needed): 200 while the process answers at all; it checks nothing else."""
+    return JSONResponse({"status": "alive"}, headers={"Cache-Control": "no-store"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -36,7 +37,9 @@ async def search(
         "owner": [owner] if owner else [],
     }
     # Whoosh is synchronous: it runs in the threadpool, one searcher per thread.
+    started = time.perf_counter()
     result = await services.run_search(services.search.search, q, filters, limit, offset, facets)
+    services.metrics.search(time.perf_counter() - started, int(result["total"]))
     result["search_id"] = await services.run_write(
         services.search_log.record, q, filters, result["total"], user.id if user else None
     )
