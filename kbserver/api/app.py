@@ -27,6 +27,7 @@ from kbserver.api.routes import (
     health,
     reports,
     search,
+    servicenow,
     session,
     site,
     users,
@@ -51,7 +52,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             app.state.services.after_merge(number, merged)
         if recovered:
             log.warning("change requests %s were merged on main before a crash; marked merged", recovered)
-        app.state.services.catch_up()
+        app.state.services.start_background()
         yield
         if services is None:
             app.state.services.close()
@@ -79,6 +80,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         changes,
         feedback,
         reports,
+        servicenow,
         content,
         console,
         console_changes,

@@ -131,6 +131,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "report.usage": "Uso",
         "report.stale": "Contenido caducado",
         "report.deviations": "Desviaciones",
+        "servicenow.counts": (
+            "Enlaces a tickets: {pending} pendientes, {delivered} entregados, {dead} sin entregar."
+        ),
+        "servicenow.dead": "Enlaces que ServiceNow no aceptó",
+        "servicenow.version": "Versión",
+        "servicenow.tries": "Intentos",
+        "servicenow.error": "Último error",
+        "servicenow.retry": "Reintentar",
     },
     "en": {
         "login.title": "Log in",
@@ -257,6 +265,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "report.usage": "Usage",
         "report.stale": "Stale content",
         "report.deviations": "Deviations",
+        "servicenow.counts": "Links to tickets: {pending} pending, {delivered} delivered, {dead} dead.",
+        "servicenow.dead": "Links ServiceNow did not take",
+        "servicenow.version": "Version",
+        "servicenow.tries": "Tries",
+        "servicenow.error": "Last error",
+        "servicenow.retry": "Retry",
     },
 }
 
