@@ -78,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
 
     importing.add_parser(sub, common)
 
+    from kbserver.commands import servicenow
+
+    servicenow.add_parser(sub, common)
+
     from kbserver.commands.reports import REPORTS
 
     p = sub.add_parser("report", parents=[common], help="reports: " + ", ".join(REPORTS))
@@ -165,6 +169,12 @@ def _run(args: argparse.Namespace) -> int:
             folder = services.site.build(services.repository, commit)
             print(f"Site built in {time.monotonic() - started:.1f} s: {folder}")
             return 0
+        if args.command == "servicenow":
+            from kbserver.commands import servicenow
+
+            code, text = servicenow.run(services, args)
+            print(text)
+            return code
         if args.command in ("change", "verify", "import"):
             run = importing.run if args.command == "import" else changes.run
             code, text = run(services, args)

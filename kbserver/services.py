@@ -21,12 +21,14 @@ from approval.workflow import Workflow
 from kbserver.errors import Conflict, KBError
 from kbserver.feedback.deviations import DeviationStore
 from kbserver.feedback.flags import FlagStore
-from kbserver.feedback.votes import FeedbackStore, purge_comments
+from kbserver.feedback.votes import FeedbackStore, Vote, purge_comments
 from kbserver.metrics import Metrics
 from kbserver.readiness import Readiness, ReadinessWatch, check
 from kbserver.repository import ContentRepository
 from kbserver.search import CatchUp, SearchIndex, SearchService
 from kbserver.search.log import SearchLog
+from kbserver.servicenow.integration import ServiceNow
+from kbserver.servicenow.outbox import enqueue
 from kbserver.settings import Settings
 from kbserver.site import Site
 from kbserver.store import connect, migrate
@@ -58,6 +60,7 @@ class Services:
     deviations: DeviationStore
     metrics: Metrics
     readiness: ReadinessWatch = field(init=False, repr=False)
+    servicenow: ServiceNow | None = None  # None unless KB_SERVICENOW_URL is set
     _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -74,7 +77,7 @@ class Services:
         index = SearchIndex(settings.data_dir / "index")
         metrics = Metrics.for_process()
         observe_write_waits(engine, metrics.write_waited)
-        return cls(
+        services = cls(
             settings=settings,
             engine=engine,
             users=UserStore(engine),
@@ -94,6 +97,26 @@ class Services:
             deviations=DeviationStore(engine),
             metrics=metrics,
         )
+        services.servicenow = ServiceNow.open(settings, engine, services.search.lookup)
+        return services
+
+    def start_background(self) -> None:
+        """What a running service does besides answering: catch up with main, deliver to ServiceNow."""
+        self.catch_up()
+        if self.servicenow is not None:
+            self.servicenow.start()
+
+    def ticket_link(self, page: str) -> Callable[[sa.Connection, Vote], None] | None:
+        """For feedback on a ticket: what puts the link in the ServiceNow outbox, in the feedback's own
+        transaction; None while the integration is off."""
+        if self.servicenow is None:
+            return None
+
+        def link(conn: sa.Connection, vote: Vote) -> None:
+            if vote.ticket:
+                enqueue(conn, vote.ticket, vote.doc_id, vote.commit, page)
+
+        return link
 
     def after_merge(self, number: int, commit: str) -> None:
         """What follows a merge: flags linked to the change request close."""
@@ -204,8 +227,10 @@ class Services:
         return await asyncio.to_thread(work, *args)
 
     def close(self) -> None:
-        """Release the database connections and the search threads."""
+        """Stop the background work, release the database connections and the search threads."""
         self.readiness.stop()
+        if self.servicenow is not None:
+            self.servicenow.close()
         self.search_pool.shutdown(wait=True)
         self.search.close()
         self.engine.dispose()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,41 @@ class Settings(BaseSettings):
     metrics_token: str = Field(
         "", description="Bearer token that may read /metrics; empty means only admins may."
     )
+    public_url: str = Field(
+        "",
+        description="The address operators reach the service at, for links sent out; default http://host:port/.",
+    )
+    # ServiceNow (kbserver/servicenow/): all off while servicenow_url is empty.
+    servicenow_url: str = Field("", description="The ServiceNow instance, e.g. https://acme.service-now.com.")
+    servicenow_user: str = Field("", description="Integration user for basic auth.")
+    servicenow_user_file: str = Field("", description="File holding servicenow_user.")
+    servicenow_password: SecretStr = Field(SecretStr(""), description="Its password.")
+    servicenow_password_file: str = Field("", description="File holding servicenow_password.")
+    servicenow_client_id: str = Field("", description="OAuth client id (client-credentials grant).")
+    servicenow_client_id_file: str = Field("", description="File holding servicenow_client_id.")
+    servicenow_client_secret: SecretStr = Field(SecretStr(""), description="OAuth client secret.")
+    servicenow_client_secret_file: str = Field("", description="File holding servicenow_client_secret.")
+    servicenow_desk_groups: str = Field(
+        "", description="Assignment groups (names, comma-separated) of the desk."
+    )
+    servicenow_timeout: float = Field(10.0, gt=0, description="Seconds one ServiceNow request may take.")
+    servicenow_mirror_articles: bool = Field(
+        False, description="Keep a stub kb_knowledge record per article and attach it (m2m_kb_task)."
+    )
+    servicenow_knowledge_base: str = Field("", description="sys_id of the knowledge base holding the stubs.")
+    servicenow_max_attempts: int = Field(
+        10, ge=1, description="Tries before an outbox entry is dead-lettered."
+    )
+    servicenow_retry_seconds: float = Field(
+        30.0, gt=0, description="First retry delay; it doubles per try, up to an hour."
+    )
+    servicenow_pull_minutes: float = Field(
+        15.0, ge=0, description="Minutes between incident pulls; 0 pulls only on `kb servicenow pull`."
+    )
+    servicenow_fcr_rule: Literal["desk", "no_reassignment"] = Field(
+        "desk",
+        description="First-contact resolution: never left the desk's groups, or also never reassigned.",
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -63,6 +99,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'state.db').resolve()}"
+
+    @property
+    def link_base(self) -> str:
+        """The service's public address, ending in a slash, for links that leave it."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/") + "/"
 
     @property
     def site_root(self) -> Path:

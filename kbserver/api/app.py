@@ -30,6 +30,7 @@ from kbserver.api.routes import (
     metrics,
     reports,
     search,
+    servicenow,
     session,
     site,
     users,
@@ -62,7 +63,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             app.state.services.after_merge(number, merged)
         if recovered:
             log.warning("change requests %s were merged on main before a crash; marked merged", recovered)
-        app.state.services.catch_up()
+        app.state.services.start_background()
         app.state.services.readiness.start()
         yield
         app.state.services.readiness.stop()
@@ -93,6 +94,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         changes,
         feedback,
         reports,
+        servicenow,
         content,
         console,
         console_changes,

@@ -11,7 +11,17 @@ from typing import Any, Literal, get_args
 from kbserver.feedback import reports
 from kbserver.services import Services
 
-ReportName = Literal["documents", "gaps", "kpis", "usage", "stale", "deviations"]
+ReportName = Literal[
+    "documents",
+    "gaps",
+    "kpis",
+    "usage",
+    "stale",
+    "deviations",
+    "tickets",
+    "ticket-articles",
+    "ticket-categories",
+]
 REPORTS: tuple[str, ...] = get_args(ReportName)  # the API, the console and `kb report` offer these
 
 
@@ -69,8 +79,21 @@ def report(
         return reports.usage_by_week(services.engine, span)
     if name == "deviations":
         return services.deviations.report(since, until)
+    if name.startswith("ticket"):
+        from kbserver.servicenow.kpis import ticket_kpis
+
+        by = {"tickets": "week", "ticket-articles": "article", "ticket-categories": "category"}[name]
+        rule = services.settings.servicenow_fcr_rule
+        return ticket_kpis(services.engine, span, rule, by, lambda doc_id: _category(services, doc_id))  # type: ignore[arg-type]
     if name == "stale":
         from kbserver.commands.lint import stale_by_owner
 
         return stale_by_owner(services.repository, services.settings.branch)
     raise ValueError(name)
+
+
+def _category(services: Services, doc_id: str) -> str | None:
+    """An article's category: its folder under docs/kb/ (None for another system's article)."""
+    found = services.search.lookup(doc_id) if doc_id[:3] in ("KB-", "SCR", "PRO") else None
+    parts = str((found or {}).get("path") or "").split("/")
+    return parts[2] if len(parts) > 3 and parts[:2] == ["docs", "kb"] else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import uvicorn
+from pydantic import SecretStr
 
 from kbserver.commands.users import INITIAL_PASSWORD_FILE, ensure_first_admin
 from kbserver.errors import RepositoryError
@@ -18,6 +19,8 @@ def export_settings(settings: Settings) -> None:
     for name, value in settings.model_dump().items():
         if hasattr(value, "resolve"):
             value = value.resolve()
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()  # the workers need the secret itself, not its mask
         os.environ[f"KB_{name.upper()}"] = str(value)
 
 

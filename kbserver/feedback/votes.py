@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -44,8 +45,11 @@ class FeedbackStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def record(self, vote: Vote) -> tuple[dict[str, Any], bool]:
-        """Insert or update the vote in one statement; returns (the stored record, whether it was new)."""
+    def record(
+        self, vote: Vote, also: Callable[[sa.Connection, Vote], None] | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Insert or update the vote in one statement, and run `also` in the same transaction (the ticket
+        link's outbox entry: both are kept, or neither); returns (the stored record, whether it was new)."""
         now = datetime.now(UTC)
         params = {
             "v_user_id": vote.user_id,
@@ -60,6 +64,8 @@ class FeedbackStore:
         }
         with writing(self.engine) as conn:
             row = conn.execute(_upsert(self.engine.dialect.name), params).one()
+            if also is not None:
+                also(conn, vote)
         return _row(row), _same_instant(row.created_at, now)
 
     def get(self, feedback_id: int) -> dict[str, Any]:

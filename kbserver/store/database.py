@@ -101,6 +101,16 @@ MIGRATIONS: list[Migration] = [
     (5, "feedback: stored week, report indexes", _feedback_weeks),
     (6, "search log: result opened, linked to a ticket", _search_outcomes),
     (7, "login throttling", _create(schema.login_throttle)),
+    (
+        8,
+        "ServiceNow: outbox, incidents, attached knowledge, state",
+        _create(
+            schema.servicenow_outbox,
+            schema.servicenow_incidents,
+            schema.servicenow_attachments,
+            schema.servicenow_state,
+        ),
+    ),
 ]
 
 

@@ -168,3 +168,65 @@ deviations = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
 )
+
+# ServiceNow (migration 8). The outbox carries each link of a document to a ticket to the instance: at least
+# once, made idempotent by `key`; the step flags let a retry skip what an earlier try already did.
+servicenow_outbox = sa.Table(
+    "servicenow_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),  # ticket, document and commit
+    sa.Column("ticket", sa.String(64), nullable=False),
+    sa.Column("doc_id", sa.String(32), nullable=False),
+    sa.Column("commit", sa.String(40), nullable=False),
+    sa.Column("page", sa.String(500), nullable=False),  # the document's path on the site
+    sa.Column("state", sa.String(16), nullable=False),  # pending, delivered, dead
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),  # a worker is delivering it
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("task_sys_id", sa.String(32), nullable=True),
+    sa.Column("note_tried", sa.Boolean, nullable=False),  # a work note may have been written
+    sa.Column("noted", sa.Boolean, nullable=False),
+    sa.Column("attached", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_servicenow_outbox_due", "state", "next_attempt_at"),
+)
+
+# The desk's incidents as last pulled (by sys_updated_on), for the KPIs over every ticket.
+servicenow_incidents = sa.Table(
+    "servicenow_incidents",
+    metadata,
+    sa.Column("sys_id", sa.String(32), primary_key=True),
+    sa.Column("number", sa.String(40), nullable=False, index=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("short_description", sa.Text, nullable=False),
+    sa.Column("assignment_group", sa.String(200), nullable=False),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("week", sa.String(10), nullable=True, index=True),  # the Monday of resolved_at
+    sa.Column("reassignment_count", sa.Integer, nullable=False),
+    sa.Column("close_code", sa.String(80), nullable=False),
+    sa.Column("left_desk", sa.Boolean, nullable=False),  # seen assigned outside the desk's groups
+    sa.Column("satisfaction", sa.Float, nullable=True),
+    sa.Column("updated_on", sa.DateTime(timezone=True), nullable=False),
+)
+
+# ServiceNow's Attached Knowledge (m2m_kb_task) rows: which article each task has attached.
+servicenow_attachments = sa.Table(
+    "servicenow_attachments",
+    metadata,
+    sa.Column("sys_id", sa.String(32), primary_key=True),
+    sa.Column("task_sys_id", sa.String(32), nullable=False, index=True),
+    sa.Column("article", sa.String(64), nullable=False),  # our id for a mirrored article, else its number
+)
+
+# Watermarks of the pulls and the stub kb_knowledge record of each mirrored article.
+servicenow_state = sa.Table(
+    "servicenow_state",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)

@@ -24,6 +24,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     """A console page in the user's language."""
     lang = language(request)
     context |= {"lang": lang, "t": translator(lang), "csrf": getattr(request.state, "csrf", "")}
+    context["servicenow_on"] = request.app.state.services.servicenow is not None
     response = templates.TemplateResponse(request, name, context, status_code=status)
     if request.query_params.get("lang") == lang:
         response.set_cookie("kb_lang", lang, max_age=365 * 86400, samesite="lax")

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from kbserver.api.deps import MAX_RECORD_ID, LeadUser, RecordId, ReportReader, ServicesDep
+from kbserver.api.deps import MAX_RECORD_ID, AdminUser, LeadUser, RecordId, ReportReader, ServicesDep
 from kbserver.api.routes.console import render
+from kbserver.api.routes.servicenow import integration
 from kbserver.commands.reports import REPORTS, report
 from kbserver.commands.reports import render as render_rows
 from kbserver.console.charts import bars, chart_height
@@ -133,3 +134,19 @@ def report_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
+
+
+@router.get("/servicenow")
+def servicenow_page(request: Request, user: AdminUser, services: ServicesDep) -> Response:
+    """The ServiceNow outbox for admins: its counts and the dead letters, each with a retry action."""
+    box = integration(services).outbox
+    return render(request, "servicenow.html", user=user, counts=box.counts(), dead=box.entries("dead"))
+
+
+@router.post("/servicenow/{entry_id}/retry")
+def servicenow_retry(entry_id: RecordId, _user: AdminUser, services: ServicesDep) -> Response:
+    """Send a dead entry to ServiceNow again."""
+    found = integration(services)
+    found.outbox.retry(entry_id)
+    found.worker.wake()
+    return RedirectResponse("/app/servicenow", status_code=303)

@@ -90,8 +90,11 @@ async def give_feedback(body: FeedbackIn, user: CurrentUser, services: ServicesD
         body.outcome,
         body.comment,
     )
-    record, _created = await services.run_write(services.feedback.record, vote)
+    link = services.ticket_link(stored["url"]) if ticket else None
+    record, _created = await services.run_write(services.feedback.record, vote, link)
     services.metrics.vote(body.helpful)
+    if link is not None and services.servicenow is not None:
+        services.servicenow.worker.wake()  # delivered in the background: ServiceNow never delays this answer
     if body.search_id and ticket:
         await services.run_write(services.search_log.linked, body.search_id, user.id)
     return _with_link(services, record)

@@ -28,7 +28,11 @@ def get_report(
     - `documents`: per document, uses, helpful rates (overall and since the last change), first-contact
       resolution and escalation rates, open flags, owner and last change;
     - `gaps`: searches that found nothing, and searches whose results nobody opened or linked;
-    - `kpis`: per week, link rate, first-contact resolution and escalation rate;
+    - `kpis`: per week, link rate, first-contact resolution and escalation rate, from feedback (only the
+      tickets someone gave feedback on);
+    - `tickets`, `ticket-articles`, `ticket-categories`: over every resolved incident of the desk pulled from
+      ServiceNow, per week, article or article category: tickets closed, link rate, first-contact resolution,
+      escalation rate, median hours to resolve and satisfaction (empty while the integration is off);
     - `usage`: per week, feedback given and the share that helped;
     - `stale`: overdue reviews and translations behind their source, by owner (no range);
     - `deviations`: how often each script step is deviated from, and how those deviations were judged.

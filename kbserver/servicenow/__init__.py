@@ -1,0 +1,1 @@
+"""The client's ServiceNow: the connector, the outbox that carries links to tickets, and the incident pull."""

@@ -1,0 +1,72 @@
+"""The ServiceNow integration as the service runs it: built from the settings, or None when it is off."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from kbserver.servicenow.client import ServiceNowClient
+from kbserver.servicenow.config import ServiceNowConfig
+from kbserver.servicenow.delivery import Delivery, DeliveryOptions, Describe, OutboxWorker
+from kbserver.servicenow.incidents import IncidentPull
+from kbserver.servicenow.outbox import Outbox
+from kbserver.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceNow:
+    """The connector, the outbox and its worker, and the periodic incident pull."""
+
+    config: ServiceNowConfig
+    client: ServiceNowClient
+    outbox: Outbox
+    worker: OutboxWorker
+    incidents: IncidentPull
+    pull_seconds: float
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _puller: threading.Thread | None = None
+
+    @classmethod
+    def open(cls, settings: Settings, engine: sa.Engine, describe: Describe) -> ServiceNow | None:
+        """The integration for the settings; None without KB_SERVICENOW_URL."""
+        config = ServiceNowConfig.from_settings(settings)
+        if config is None:
+            return None
+        client = ServiceNowClient(config)
+        outbox = Outbox(engine, settings.servicenow_max_attempts, settings.servicenow_retry_seconds)
+        options = DeliveryOptions(
+            settings.link_base, settings.servicenow_mirror_articles, settings.servicenow_knowledge_base
+        )
+        worker = OutboxWorker(Delivery(client, outbox, describe, options))
+        pull = IncidentPull(client, engine, config.desk_groups)
+        return cls(config, client, outbox, worker, pull, settings.servicenow_pull_minutes * 60)
+
+    def start(self) -> None:
+        """Start the background work: delivering the outbox and, if set, the periodic pull."""
+        self.worker.start()
+        if self.pull_seconds > 0 and (self._puller is None or not self._puller.is_alive()):
+            self._stop.clear()
+            self._puller = threading.Thread(target=self._pull_loop, name="servicenow-pull", daemon=True)
+            self._puller.start()
+
+    def _pull_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                done = self.incidents.pull()
+                log.info("ServiceNow: pulled %s", done.as_json())
+            except Exception as exc:  # the instance or the store away for a while: the next pull catches up
+                log.warning("ServiceNow: incident pull failed: %s", getattr(exc, "message", exc))
+            self._stop.wait(self.pull_seconds)
+
+    def close(self) -> None:
+        """Stop the background work and close the connections; what is left waits in the store."""
+        self._stop.set()
+        self.worker.stop()
+        if self._puller is not None:
+            self._puller.join(30)
+        self.client.close()

@@ -1,0 +1,232 @@
+"""The outbox in the state store: links of documents to tickets, waiting to be written to ServiceNow."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kbserver.errors import Conflict, NotFound
+from kbserver.store.schema import servicenow_outbox
+
+MAX_DELAY = 3600.0  # seconds: the back-off stops doubling at an hour
+
+
+class EntryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One link to deliver, and how far earlier tries got."""
+
+    id: int
+    key: str
+    ticket: str
+    doc_id: str
+    commit: str
+    page: str
+    attempts: int
+    task_sys_id: str | None
+    note_tried: bool
+    noted: bool
+    attached: bool
+
+
+def link_key(ticket: str, doc_id: str, commit: str) -> str:
+    """The idempotency key of a link: the same document version on the same ticket is written once."""
+    return f"{ticket}/{doc_id}/{commit}"
+
+
+@cache
+def _insert(dialect_name: str) -> sa.Executable:
+    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert(servicenow_outbox)
+    columns = ("key", "ticket", "doc_id", "commit", "page", "next_attempt_at", "created_at", "updated_at")
+    statement: sa.Executable = insert.values(
+        {c: sa.bindparam(f"o_{c}") for c in columns}
+        | {"state": EntryState.PENDING.value, "attempts": 0}
+        | dict.fromkeys(("note_tried", "noted", "attached"), False)
+    ).on_conflict_do_nothing(index_elements=["key"])
+    return statement
+
+
+def enqueue(conn: sa.Connection, ticket: str, doc_id: str, commit: str, page: str) -> None:
+    """Add a link in the caller's transaction (the feedback's own), unless the same link is there already."""
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {"key": link_key(ticket, doc_id, commit), "ticket": ticket, "doc_id": doc_id}
+    values |= {"commit": commit, "page": page, "next_attempt_at": now, "created_at": now, "updated_at": now}
+    conn.execute(_insert(conn.dialect.name), {f"o_{k}": v for k, v in values.items()})
+
+
+class Outbox:
+    """Due entries claimed with a lease (several workers may run), progress, retries and dead letters."""
+
+    def __init__(self, engine: sa.Engine, max_attempts: int, first_delay: float) -> None:
+        self.engine = engine
+        self.max_attempts = max_attempts
+        self.first_delay = first_delay
+
+    def claim(self, limit: int, lease_seconds: float) -> list[Entry]:
+        """Up to limit due entries, each leased to this worker so that no other takes it meanwhile."""
+        o = servicenow_outbox.c
+        now = datetime.now(UTC)
+        free = o.lease_until.is_(None) | (o.lease_until < now)
+        due = (o.state == EntryState.PENDING.value) & (o.next_attempt_at <= now) & free
+        claimed = []
+        with self.engine.begin() as conn:
+            ids = conn.scalars(
+                sa.select(o.id).where(due).order_by(o.next_attempt_at, o.id).limit(limit)
+            ).all()
+            for entry_id in ids:
+                leased = conn.execute(
+                    servicenow_outbox.update()
+                    .where((o.id == entry_id) & due)  # another worker may have taken it since the select
+                    .values(lease_until=now + timedelta(seconds=lease_seconds))
+                )
+                if leased.rowcount == 1:
+                    claimed.append(entry_id)
+            rows = conn.execute(sa.select(servicenow_outbox).where(o.id.in_(claimed)).order_by(o.id)).all()
+        return [_entry(r) for r in rows]
+
+    def progress(self, entry_id: int, **steps: Any) -> None:
+        """Record a step done (task_sys_id, note_tried, noted, attached), so a retry does not repeat it."""
+        self._update(entry_id, **steps)
+
+    def delivered(self, entry_id: int) -> None:
+        """The link is in ServiceNow."""
+        now = datetime.now(UTC)
+        self._update(
+            entry_id, state=EntryState.DELIVERED.value, delivered_at=now, lease_until=None, last_error=None
+        )
+
+    def failed(self, entry_id: int, error: str, retry_after: float | None = None) -> EntryState:
+        """Count a failed try; the entry waits (back-off, or the instance's Retry-After) or goes dead."""
+        o = servicenow_outbox.c
+        with self.engine.begin() as conn:
+            attempts = int(conn.scalar(sa.select(o.attempts).where(o.id == entry_id)) or 0) + 1
+            state = EntryState.DEAD if attempts >= self.max_attempts else EntryState.PENDING
+            delay = min(MAX_DELAY, self.first_delay * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
+            if retry_after is not None:
+                delay = max(delay, retry_after)
+            conn.execute(
+                servicenow_outbox.update()
+                .where(o.id == entry_id)
+                .values(
+                    attempts=attempts,
+                    state=state.value,
+                    last_error=error[:2000],
+                    lease_until=None,
+                    next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+                    updated_at=datetime.now(UTC),
+                )
+            )
+        return state
+
+    def release(self, entry_id: int) -> None:
+        """Give an entry back without counting a try (the worker is stopping)."""
+        self._update(entry_id, lease_until=None)
+
+    def postpone(self, seconds: float) -> None:
+        """Hold every due pending entry back (the instance asked to slow down), without counting a try."""
+        o = servicenow_outbox.c
+        later = datetime.now(UTC) + timedelta(seconds=seconds)
+        with self.engine.begin() as conn:
+            conn.execute(
+                servicenow_outbox.update()
+                .where((o.state == EntryState.PENDING.value) & (o.next_attempt_at < later))
+                .values(next_attempt_at=later)
+            )
+
+    def retry(self, entry_id: int) -> dict[str, Any]:
+        """Send a dead entry again, with a fresh count of tries."""
+        entry = self.get(entry_id)
+        if entry["state"] != EntryState.DEAD.value:
+            raise Conflict(f"outbox entry {entry_id} is {entry['state']}; only dead entries are retried")
+        now = datetime.now(UTC)
+        self._update(entry_id, state=EntryState.PENDING.value, attempts=0, next_attempt_at=now)
+        return self.get(entry_id)
+
+    def get(self, entry_id: int) -> dict[str, Any]:
+        """One entry as JSON."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(servicenow_outbox).where(servicenow_outbox.c.id == entry_id)).first()
+        if row is None:
+            raise NotFound(f"no outbox entry {entry_id}")
+        return _json(row)
+
+    def entries(self, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Entries, newest first, of one state or all."""
+        o = servicenow_outbox.c
+        query = sa.select(servicenow_outbox).order_by(o.id.desc()).limit(limit)
+        if state:
+            query = query.where(o.state == state)
+        with self.engine.connect() as conn:
+            return [_json(r) for r in conn.execute(query)]
+
+    def counts(self) -> dict[str, int]:
+        """How many entries are in each state."""
+        o = servicenow_outbox.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(o.state, sa.func.count()).group_by(o.state)).all()
+        found: dict[str, int] = {str(state): int(count) for state, count in rows}
+        return {s.value: found.get(s.value, 0) for s in EntryState}
+
+    def next_due(self) -> datetime | None:
+        """When the earliest pending entry is due."""
+        o = servicenow_outbox.c
+        with self.engine.connect() as conn:
+            found: datetime | None = conn.scalar(
+                sa.select(sa.func.min(o.next_attempt_at)).where(o.state == EntryState.PENDING.value)
+            )
+        return found.replace(tzinfo=UTC) if found is not None and found.tzinfo is None else found
+
+    def _update(self, entry_id: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                servicenow_outbox.update()
+                .where(servicenow_outbox.c.id == entry_id)
+                .values(**values, updated_at=datetime.now(UTC))
+            )
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(
+        row.id,
+        row.key,
+        row.ticket,
+        row.doc_id,
+        row.commit,
+        row.page,
+        row.attempts,
+        row.task_sys_id,
+        bool(row.note_tried),
+        bool(row.noted),
+        bool(row.attached),
+    )
+
+
+def _json(row: Any) -> dict[str, Any]:
+    def moment(value: datetime | None) -> str | None:
+        return value.replace(tzinfo=value.tzinfo or UTC).isoformat() if value else None
+
+    return {
+        "id": row.id,
+        "key": row.key,
+        "ticket": row.ticket,
+        "document_id": row.doc_id,
+        "commit": row.commit,
+        "state": row.state,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "next_attempt_at": moment(row.next_attempt_at),
+        "created_at": moment(row.created_at),
+        "delivered_at": moment(row.delivered_at),
+    }

@@ -1,0 +1,157 @@
+"""Feedback on a ticket reaches ServiceNow through the outbox: once, with the article's version, whatever
+the instance does meanwhile; on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kbserver.api.app import create_app
+from kbserver.repository import ContentRepository
+from kbserver.services import Services
+from kbserver.settings import Settings
+from tests.servicenow.conftest import connect_settings
+from tests.servicenow.standin import Fault, StandIn
+
+FEEDBACK = {"document_id": "KB-0001", "ticket": "INC0000001", "helpful": True, "outcome": "resolved"}
+
+
+@pytest.fixture
+def linked(tmp_path: Path, content_repo: ContentRepository, database_url: str, standin: StandIn) -> Settings:
+    """Settings with the integration on (mirroring too), on the parametrised store."""
+    standin.insert("incident", short_description="VPN no conecta", assignment_group="grp-desk")
+    base = Settings(
+        repo=content_repo.path,
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        site_autobuild=False,
+        public_url="https://kb.example.test/",
+    )
+    return connect_settings(base, standin, servicenow_mirror_articles=True)
+
+
+@contextmanager
+def running(settings: Settings) -> Iterator[tuple[Services, TestClient, dict[str, str]]]:
+    """The service as `kb serve` runs it, with its background worker; stopped on leaving."""
+    services = Services.open(settings)
+    if not services.users.list():
+        services.users.add("ana", "operator", None)
+        services.users.add("root", "admin", None)
+    services.catch_up_index()
+    tokens = {name: services.users.new_token(name, "test")[1] for name in ("ana", "root")}
+    try:
+        with TestClient(create_app(settings, services)) as client:
+            # The catch-up runs git in a thread, and subprocess's os.get_exec_path() swaps the process's
+            # warning filters while FastAPI builds a route under its own: wait, so that no warning leaks.
+            services.wait_for_background()
+            yield services, client, {n: f"Bearer {t}" for n, t in tokens.items()}
+    finally:
+        services.close()
+
+
+def until(condition: Callable[[], object], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _feedback(client: TestClient, auth: str, body: dict[str, object] = FEEDBACK) -> float:
+    started = time.monotonic()
+    response = client.post("/api/feedback", json=body, headers={"Authorization": auth})
+    assert response.status_code == 201, response.text
+    return time.monotonic() - started
+
+
+def test_one_work_note_and_one_attachment_through_failures_downtime_and_a_restart(
+    linked: Settings, standin: StandIn
+) -> None:
+    incident = standin.rows("incident")[0]["sys_id"]
+    standin.faults += [Fault(500, methods=("GET",)), Fault(late=2.0, methods=("PATCH",))]
+    with running(linked) as (services, client, auth):
+        assert services.servicenow is not None
+        _feedback(client, auth["ana"])
+        _feedback(client, auth["ana"])  # the same link again: still one entry
+        # the first try meets a 500; the second writes the note, but its answer comes after the timeout
+        until(lambda: services.servicenow and services.servicenow.outbox.entries()[0]["attempts"] >= 2)
+        assert len(standin.work_notes(incident)) == 1
+        standin.stop()  # down for a while: feedback is still answered at once
+        assert _feedback(client, auth["ana"], {**FEEDBACK, "helpful": False}) < 1.0
+        until(lambda: services.servicenow and services.servicenow.outbox.entries()[0]["attempts"] >= 3)
+        assert services.servicenow.outbox.counts()["pending"] == 1
+    standin.start()  # back up while the service is stopped; the service starts again on the same store
+    with running(linked) as (services, client, auth):
+        assert services.servicenow is not None
+        until(lambda: services.servicenow and services.servicenow.outbox.counts()["delivered"] == 1)
+    notes = standin.work_notes(incident)
+    assert len(notes) == 1
+    attached = standin.rows("m2m_kb_task", task=incident)
+    assert len(attached) == 1
+    stub = standin.rows("kb_knowledge", sys_id=attached[0]["kb_knowledge"])[0]
+    assert stub["short_description"].startswith("KB-0001: ")
+    assert "https://kb.example.test/" in stub["text"]
+
+
+def test_the_work_note_names_the_article_its_version_and_its_link(linked: Settings, standin: StandIn) -> None:
+    incident = standin.rows("incident")[0]["sys_id"]
+    with running(linked) as (services, client, auth):
+        _feedback(client, auth["ana"])
+        assert services.servicenow is not None
+        until(lambda: services.servicenow and services.servicenow.outbox.counts()["delivered"] == 1)
+        read = client.get("/api/documents/KB-0001/tickets", headers={"Authorization": auth["ana"]}).json()
+        commit = read["tickets"][0]["commit"]
+        page = services.search.lookup("KB-0001") or {}
+    (note,) = standin.work_notes(incident)
+    assert "KB-0001" in note and str(page["title"]) in note
+    assert f"commit {commit}" in note
+    assert f"https://kb.example.test{page['url']}" in note
+
+
+def test_a_429_is_waited_out_as_asked_and_is_no_failed_try(linked: Settings, standin: StandIn) -> None:
+    standin.faults.append(Fault(429, retry_after=1, methods=("GET",)))
+    with running(linked) as (services, client, auth):
+        _feedback(client, auth["ana"])
+        assert services.servicenow is not None
+        until(lambda: services.servicenow and services.servicenow.outbox.counts()["delivered"] == 1)
+        assert services.servicenow.outbox.entries()[0]["attempts"] == 0
+    throttled = next(r for r in standin.requests if r[3] == 429)
+    after = [r for r in standin.requests if r[0] > throttled[0] and r[2] != "/oauth_token.do"]
+    assert after and after[0][0] - throttled[0] >= 1.0
+
+
+def test_dead_letters_are_shown_to_admins_and_retried(linked: Settings, standin: StandIn) -> None:
+    linked = Settings(**{**linked.model_dump(), "servicenow_max_attempts": 2})
+    body = {**FEEDBACK, "ticket": "INC0000042"}  # not in ServiceNow (yet)
+    with running(linked) as (services, client, auth):
+        _feedback(client, auth["ana"], body)
+        assert services.servicenow is not None
+        until(lambda: services.servicenow and services.servicenow.outbox.counts()["dead"] == 1)
+        admin = {"Authorization": auth["root"]}
+        assert client.get("/api/servicenow/outbox", headers={"Authorization": auth["ana"]}).status_code == 403
+        listed = client.get("/api/servicenow/outbox?state=dead", headers=admin).json()
+        (dead,) = listed["entries"]
+        assert dead["ticket"] == "INC0000042" and "no ticket INC0000042" in dead["last_error"]
+        page = client.get("/app/servicenow", headers=admin)
+        assert page.status_code == 200 and "INC0000042" in page.text
+        incident = standin.insert("incident", number="INC0000042", assignment_group="grp-desk")["sys_id"]
+        retried = client.post(f"/api/servicenow/outbox/{dead['id']}/retry", headers=admin)
+        assert retried.status_code == 200 and retried.json()["state"] == "pending"
+        until(lambda: services.servicenow and services.servicenow.outbox.counts()["delivered"] == 1)
+        again = client.post(f"/api/servicenow/outbox/{dead['id']}/retry", headers=admin)
+        assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    assert len(standin.work_notes(incident)) == 1
+
+
+def test_without_servicenow_feedback_is_as_before(services: Services) -> None:
+    assert services.servicenow is None
+    services.users.add("root", "admin", None)
+    token = services.users.new_token("root", "t")[1]
+    with TestClient(create_app(services.settings, services)) as client:
+        services.wait_for_background()
+        answer = client.get("/api/servicenow/outbox", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 404 and "KB_SERVICENOW_URL" in answer.json()["error"]["message"]
