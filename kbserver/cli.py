@@ -78,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
 
     importing.add_parser(sub, common)
 
+    from kbserver.commands import manual
+
+    manual.add_parser(sub, common)
+
     from kbserver.commands.reports import REPORTS
 
     p = sub.add_parser("report", parents=[common], help="reports: " + ", ".join(REPORTS))
@@ -130,7 +134,7 @@ def _read_password() -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from kbserver.commands import changes, importing, lint, search, serve, users
+    from kbserver.commands import changes, importing, lint, manual, search, serve, users
     from kbserver.repository import ContentRepository
     from kbserver.services import Services
 
@@ -165,8 +169,8 @@ def _run(args: argparse.Namespace) -> int:
             folder = services.site.build(services.repository, commit)
             print(f"Site built in {time.monotonic() - started:.1f} s: {folder}")
             return 0
-        if args.command in ("change", "verify", "import"):
-            run = importing.run if args.command == "import" else changes.run
+        if args.command in ("change", "verify", "import", "manual"):
+            run = {"import": importing.run, "manual": manual.run}.get(args.command, changes.run)
             code, text = run(services, args)
             print(text)
             return code
