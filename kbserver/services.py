@@ -19,6 +19,8 @@ from kbserver.errors import Conflict, KBError
 from kbserver.feedback.deviations import DeviationStore
 from kbserver.feedback.flags import FlagStore
 from kbserver.feedback.votes import FeedbackStore, purge_comments
+from kbserver.manual.record import PROCEDURES
+from kbserver.manual.versions import ManualArchive
 from kbserver.repository import ContentRepository
 from kbserver.search import CatchUp, SearchIndex, SearchService
 from kbserver.search.log import SearchLog
@@ -51,6 +53,7 @@ class Services:
     feedback: FeedbackStore
     flags: FlagStore
     deviations: DeviationStore
+    manual: ManualArchive
     _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -62,6 +65,7 @@ class Services:
             migrate(engine)
         repository = ContentRepository(settings.repo)
         index = SearchIndex(settings.data_dir / "index")
+        records = ChangeRecords(engine)
         return cls(
             settings=settings,
             engine=engine,
@@ -73,13 +77,12 @@ class Services:
             search_log=SearchLog(engine),
             # Whoosh is synchronous and each thread keeps a searcher: a small pool bounds the memory.
             search_pool=ThreadPoolExecutor(settings.search_threads, thread_name_prefix="search"),
-            workflow=Workflow(
-                ChangeRecords(engine), repository, settings.data_dir / "merge.lock", settings.branch
-            ),
+            workflow=Workflow(records, repository, settings.data_dir / "merge.lock", settings.branch),
             tickets=TicketSystem.from_settings(settings),
             feedback=FeedbackStore(engine),
             flags=FlagStore(engine),
             deviations=DeviationStore(engine),
+            manual=ManualArchive(settings, repository, records),
         )
 
     def after_merge(self, number: int, commit: str) -> None:
@@ -93,7 +96,26 @@ class Services:
         self.after_merge(number, merged.merged_commit or "")
         self.catch_up_index()
         self.catch_up()
+        commit = merged.merged_commit or ""
+        if self.settings.manual_autobuild and self.repository.diff_paths(f"{commit}^1", commit, PROCEDURES):
+            self._start("manual", self._build_manual)
         return merged
+
+    def _build_manual(self) -> None:
+        """The manual's new version, and any newer one merged meanwhile, built and kept."""
+        try:
+            while (built := self.manual.build_latest()) is not None:
+                log.info("manual: version %d built (%s)", built.version, built.commit[:12])
+        except KBError as exc:
+            log.error("manual: build failed: %s %s", exc.message, exc.details or "")
+        except Exception:
+            log.exception("manual: build failed")
+
+    def _start(self, name: str, work: Callable[[], None]) -> None:
+        running = self._threads.get(name)
+        if running is None or not running.is_alive():
+            self._threads[name] = threading.Thread(target=work, name=f"catch-up-{name}", daemon=True)
+            self._threads[name].start()
 
     def main_commit(self) -> str | None:
         """The commit operators see: the head of the approved branch."""
@@ -136,10 +158,7 @@ class Services:
 
         jobs = [("index", index), ("site", site)] if self.settings.site_autobuild else [("index", index)]
         for name, work in jobs:
-            running = self._threads.get(name)
-            if running is None or not running.is_alive():
-                self._threads[name] = threading.Thread(target=work, name=f"catch-up-{name}", daemon=True)
-                self._threads[name].start()
+            self._start(name, work)
 
     def wait_for_background(self, timeout: float = 300) -> None:
         """Block until the background catch-up finishes (tests and CLI)."""
