@@ -46,6 +46,9 @@ LABELS = {
         "initial": "Versión inicial",
         "all": "todos",
         "chapter_version": "versión del capítulo",
+        "role.approver": "aprobador del cliente",
+        "role.lead": "líder L2",
+        "role.admin": "administrador",
     },
     "en": {
         "manual": "Procedures manual",
@@ -76,6 +79,9 @@ LABELS = {
         "initial": "Initial version",
         "all": "all",
         "chapter_version": "chapter version",
+        "role.approver": "client approver",
+        "role.lead": "L2 lead",
+        "role.admin": "administrator",
     },
 }
 
@@ -124,7 +130,8 @@ def _approval(record: ManualRecord, t: dict[str, str]) -> str:
     if record.signatures:
         head = "".join(f"<th>{_e(t[k])}</th>" for k in ("name", "role", "signed_at", "meaning"))
         rows = "".join(
-            f"<tr><td>{_e(s.name)} &lt;{_e(s.email)}&gt;</td><td>{_e(s.role)}</td><td>{_e(s.signed_at)}</td>"
+            f"<tr><td>{_e(s.name)} &lt;{_e(s.email)}&gt;</td><td>{_e(t.get('role.' + s.role, s.role))}</td>"
+            f"<td>{_e(s.signed_at)}</td>"
             f"<td>{_e(t['approved']) if s.counted else _e(t['not_counted'] + ': ' + s.reason)}</td></tr>"
             for s in record.signatures
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import warnings
 from datetime import datetime
 from typing import Any
 
@@ -76,13 +75,10 @@ def render_pdf(
         relationship="Data",
     )
     document = weasyprint.HTML(string=page, base_url=CONTENT_URL, url_fetcher=CommitImages())
-    with warnings.catch_warnings():
-        # WeasyPrint 70 opens its sRGB profile for PDF/A and leaves the closing to the garbage collector.
-        warnings.simplefilter("ignore", ResourceWarning)
-        data: bytes = document.write_pdf(
-            stylesheets=[weasyprint.CSS(filename=str(STYLESHEET))],
-            pdf_variant=VARIANT,
-            attachments=[attachment],
-            pdf_identifier=hashlib.sha256(commit.encode()).hexdigest()[:32].encode(),
-        )
+    data: bytes = document.write_pdf(
+        stylesheets=[weasyprint.CSS(filename=str(STYLESHEET))],
+        pdf_variant=VARIANT,
+        attachments=[attachment],
+        pdf_identifier=hashlib.sha256(commit.encode()).hexdigest()[:32].encode(),
+    )
     return data

@@ -56,7 +56,11 @@ def test_cover_history_approvals_chapters_and_page_numbers(
     assert re.search(r"PROC-01,\s*PROC-09", rows) and "PROC-03" in rows
     assert "Versión inicial" in rows
     approval = text[2]
-    assert "Appr2 <appr2@desk.example>" in approval and "approver" in approval and "aprobado" in approval
+    assert (
+        "Appr2 <appr2@desk.example>" in approval
+        and "aprobador del cliente" in approval
+        and "aprobado" in approval
+    )
     assert "Appr1" not in approval  # CR-1's approver signed version 2, not this one
     titles = _chapter_titles(manual_services)
     assert len(titles) == 9
