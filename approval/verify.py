@@ -85,6 +85,28 @@ def _why_not(
     return None
 
 
+def judge_approvals(
+    merge: MergeTrailers,
+    head: str,
+    authors: set[str],
+    opener: str,
+    change: ChangeRequest | None,
+    reviews: list[Review],
+) -> list[tuple[Person, str | None]]:
+    """Each Approved-by trailer of a merge (each e-mail once), with why it does not count (None: it does)."""
+    judged: list[tuple[Person, str | None]] = []
+    counted: set[str] = set()
+    for approval in merge.approvals:
+        key = ident_email(approval.email).lower()
+        if key in counted:
+            continue
+        why = _why_not(approval, authors, opener, change, reviews, head)
+        if why is None:
+            counted.add(key)
+        judged.append((approval, why))
+    return judged
+
+
 def _check_merge(
     repo: ContentRepository,
     records: ChangeRecords | None,
@@ -116,20 +138,15 @@ def _check_merge(
             problems.append(f"{ref} is recorded as merged by {str(change.merged_commit)[:12]}")
     policy, _problem = policy_in_force(repo.read(base, POLICY_FILE))
     required = policy.required(repo.changed_files(base, head))
-    authors = repo.author_emails(base, head)
     approvals: dict[str, int] = {}
-    counted: set[str] = set()
     refused = []
-    for approval in merge.approvals:
-        key = ident_email(approval.email).lower()
-        if key in counted:
-            continue
-        why = _why_not(approval, authors, opener, change, reviews, head)
+    for approval, why in judge_approvals(
+        merge, head, repo.author_emails(base, head), opener, change, reviews
+    ):
         if why:
             refused.append(f"{approval.trailer_value()}: {why}")
-            continue
-        counted.add(key)
-        approvals[approval.role] = approvals.get(approval.role, 0) + 1
+        else:
+            approvals[approval.role] = approvals.get(approval.role, 0) + 1
     missing = {r: n - approvals.get(r, 0) for r, n in required.items() if approvals.get(r, 0) < n}
     if missing:
         detail = f"; not counted: {'; '.join(refused)}" if refused else ""

@@ -82,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
 
     servicenow.add_parser(sub, common)
 
+    from kbserver.commands import manual
+
+    manual.add_parser(sub, common)
+
     from kbserver.commands.reports import REPORTS
 
     p = sub.add_parser("report", parents=[common], help="reports: " + ", ".join(REPORTS))
@@ -134,7 +138,7 @@ def _read_password() -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from kbserver.commands import changes, importing, lint, search, serve, users
+    from kbserver.commands import changes, importing, lint, manual, search, serve, users
     from kbserver.repository import ContentRepository
     from kbserver.services import Services
 
@@ -175,8 +179,8 @@ def _run(args: argparse.Namespace) -> int:
             code, text = servicenow.run(services, args)
             print(text)
             return code
-        if args.command in ("change", "verify", "import"):
-            run = importing.run if args.command == "import" else changes.run
+        if args.command in ("change", "verify", "import", "manual"):
+            run = {"import": importing.run, "manual": manual.run}.get(args.command, changes.run)
             code, text = run(services, args)
             print(text)
             return code

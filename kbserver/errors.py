@@ -128,3 +128,9 @@ def storage_full(exc: BaseException, places: Iterable[Path] = ()) -> StorageFull
         "the server's disk is full, so nothing was saved; try again once an administrator has freed space",
         retry_after=60,
     )
+
+
+class MissingSystemLibrary(ServiceUnavailable):
+    """An optional feature needs a system library that is not installed (the message names the package)."""
+
+    code = "missing_system_library"

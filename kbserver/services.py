@@ -22,6 +22,8 @@ from kbserver.errors import Conflict, KBError
 from kbserver.feedback.deviations import DeviationStore
 from kbserver.feedback.flags import FlagStore
 from kbserver.feedback.votes import FeedbackStore, Vote, purge_comments
+from kbserver.manual.record import PROCEDURES
+from kbserver.manual.versions import ManualArchive
 from kbserver.metrics import Metrics
 from kbserver.readiness import Readiness, ReadinessWatch, check
 from kbserver.repository import ContentRepository
@@ -59,6 +61,7 @@ class Services:
     flags: FlagStore
     deviations: DeviationStore
     metrics: Metrics
+    manual: ManualArchive
     readiness: ReadinessWatch = field(init=False, repr=False)
     servicenow: ServiceNow | None = None  # None unless KB_SERVICENOW_URL is set
     _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
@@ -77,6 +80,7 @@ class Services:
         index = SearchIndex(settings.data_dir / "index")
         metrics = Metrics.for_process()
         observe_write_waits(engine, metrics.write_waited)
+        records = ChangeRecords(engine)
         services = cls(
             settings=settings,
             engine=engine,
@@ -88,14 +92,13 @@ class Services:
             search_log=SearchLog(engine),
             # Whoosh is synchronous and each thread keeps a searcher: a small pool bounds the memory.
             search_pool=ThreadPoolExecutor(settings.search_threads, thread_name_prefix="search"),
-            workflow=Workflow(
-                ChangeRecords(engine), repository, settings.data_dir / "merge.lock", settings.branch
-            ),
+            workflow=Workflow(records, repository, settings.data_dir / "merge.lock", settings.branch),
             tickets=TicketSystem.from_settings(settings),
             feedback=FeedbackStore(engine),
             flags=FlagStore(engine),
             deviations=DeviationStore(engine),
             metrics=metrics,
+            manual=ManualArchive(settings, repository, records),
         )
         services.servicenow = ServiceNow.open(settings, engine, services.search.lookup)
         return services
@@ -129,7 +132,26 @@ class Services:
         self.after_merge(number, merged.merged_commit or "")
         self.catch_up_index()
         self.catch_up()
+        commit = merged.merged_commit or ""
+        if self.settings.manual_autobuild and self.repository.diff_paths(f"{commit}^1", commit, PROCEDURES):
+            self._start("manual", self._build_manual)
         return merged
+
+    def _build_manual(self) -> None:
+        """The manual's new version, and any newer one merged meanwhile, built and kept."""
+        try:
+            while (built := self.manual.build_latest()) is not None:
+                log.info("manual: version %d built (%s)", built.version, built.commit[:12])
+        except KBError as exc:
+            log.error("manual: build failed: %s %s", exc.message, exc.details or "")
+        except Exception:
+            log.exception("manual: build failed")
+
+    def _start(self, name: str, work: Callable[[], None]) -> None:
+        running = self._threads.get(name)
+        if running is None or not running.is_alive():
+            self._threads[name] = threading.Thread(target=work, name=f"catch-up-{name}", daemon=True)
+            self._threads[name].start()
 
     def main_commit(self) -> str | None:
         """The commit operators see: the head of the approved branch."""
@@ -193,10 +215,7 @@ class Services:
 
         jobs = [("index", index), ("site", site)] if self.settings.site_autobuild else [("index", index)]
         for name, work in jobs:
-            running = self._threads.get(name)
-            if running is None or not running.is_alive():
-                self._threads[name] = threading.Thread(target=work, name=f"catch-up-{name}", daemon=True)
-                self._threads[name].start()
+            self._start(name, work)
 
     def wait_for_background(self, timeout: float = 300) -> None:
         """Block until the background catch-up finishes (tests and CLI)."""

@@ -92,6 +92,18 @@ class Settings(BaseSettings):
         "desk",
         description="First-contact resolution: never left the desk's groups, or also never reassigned.",
     )
+    desk_name: str = Field("Mesa de ayuda TI", description="The desk's name, on the manual's cover.")
+    client_name: str = Field("Cliente", description="The client's name, on the manual's cover.")
+    manual_id: str = Field("MAN-PROC", description="The procedures manual's document id, on every page.")
+    manual_signing_key: Path | None = Field(
+        None, description="PEM private key that signs each built manual (PAdES); unset: unsigned."
+    )
+    manual_signing_cert: Path | None = Field(
+        None, description="PEM certificate of the signing key (and its chain after it)."
+    )
+    manual_autobuild: bool = Field(
+        True, description="Build the next manual version in the background when a merge touches procedures."
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -109,3 +121,8 @@ class Settings(BaseSettings):
     def site_root(self) -> Path:
         """Where built sites live; `current` points at the one being served."""
         return self.data_dir / "site"
+
+    @property
+    def manual_root(self) -> Path:
+        """Where every built version of the procedures manual is kept."""
+        return self.data_dir / "manual"

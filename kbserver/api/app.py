@@ -23,10 +23,12 @@ from kbserver.api.routes import (
     console_changes,
     console_desk,
     console_editor,
+    console_manual,
     content,
     documents,
     feedback,
     health,
+    manual,
     metrics,
     reports,
     search,
@@ -100,6 +102,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         console_changes,
         console_editor,
         console_desk,
+        manual,
+        console_manual,
     ):
         app.include_router(module.router)
     app.include_router(site.router)  # last: it answers every other path

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from kbserver.console.i18n_manual import MANUAL_MESSAGES
+
 LANGS = ("es", "en")
 MESSAGES: dict[str, dict[str, str]] = {
     "es": {
@@ -279,6 +281,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "servicenow.retry": "Retry",
     },
 }
+
+for _lang, _words in MANUAL_MESSAGES.items():
+    MESSAGES[_lang] |= _words
 
 
 def language(request: Request) -> str:

@@ -170,3 +170,37 @@ class History:
         """How many commits head has that base has not (every commit of head when base is None)."""
         with self._repo() as repo:
             return int(repo.git.rev_list("--count", f"{base}..{head}" if base else head))
+
+    def path_history(
+        self, revision: str, prefix: str
+    ) -> list[tuple[str, list[str], str, str, list[tuple[str, str]], list[str]]]:
+        """(sha, parents, committer date, subject, final trailer block, changed paths) of each first-parent
+        commit of revision whose change against its first parent touches prefix, newest first."""
+        with self._repo() as repo:
+            try:
+                out = repo.git.log(
+                    "--first-parent",
+                    "--diff-merges=first-parent",
+                    "--name-only",
+                    "--no-renames",
+                    "--format=%x1e%H%x00%P%x00%cI%x00%s%x00%(trailers:only,unfold)%x1f",
+                    revision,
+                    "--",
+                    prefix,
+                )
+            except git.GitCommandError as exc:
+                raise NotFound(f"no such revision: {revision}") from exc
+        history = []
+        for record in str(out).split("\x1e"):
+            if not record.strip():
+                continue
+            header, _, names = record.partition("\x1f")
+            sha, parents, date, subject, block = header.split("\x00", 4)
+            trailers = [
+                (key.strip(), value.strip())
+                for key, sep, value in (line.partition(":") for line in block.splitlines())
+                if sep
+            ]
+            paths = [line for line in names.splitlines() if line.strip()]
+            history.append((sha, parents.split(), date, subject, trailers, paths))
+        return history
