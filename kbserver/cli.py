@@ -14,7 +14,7 @@ from typing import Any
 from kbserver import __version__
 from kbserver.errors import KBError
 from kbserver.logs import configure_logging
-from kbserver.settings import PROJECT_ROOT, Settings
+from kbserver.settings import Settings
 
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="create a content repository seeded with content")
     p.add_argument("path", type=Path)
     p.add_argument(
-        "--from", dest="source", type=Path, default=PROJECT_ROOT, help="folder with docs/ and mkdocs.yml"
+        "--from", dest="source", type=Path, help="folder with docs/ (default: the starter content)"
     )
 
     p = sub.add_parser("serve", parents=[common], help="run the service")
@@ -135,7 +135,9 @@ def _run(args: argparse.Namespace) -> int:
     from kbserver.services import Services
 
     if args.command == "init":
-        repo = ContentRepository.create(args.path, args.source)
+        from kbserver.resources import starter_content
+
+        repo = ContentRepository.create(args.path, args.source or starter_content())
         commit = repo.resolve("main")
         count = sum(1 for p, _ in repo.files(commit) if p.endswith(".md"))
         print(f"Created content repository {args.path} ({count} Markdown files, commit {commit[:12]})")

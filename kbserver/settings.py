@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The checkout, for tests and benchmarks only: the service finds its own files with kbserver.resources.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
