@@ -10,6 +10,7 @@ from kbserver.commands.users import INITIAL_PASSWORD_FILE, ensure_first_admin
 from kbserver.errors import RepositoryError
 from kbserver.services import Services
 from kbserver.settings import Settings
+from kbserver.workers import reuse_port_spreads, run_workers
 
 
 def export_settings(settings: Settings) -> None:
@@ -43,6 +44,8 @@ def serve(settings: Settings, workers: int = 1) -> int:
     print("  More users: kb user add NAME --role operator|lead|approver|admin --password-stdin")
     print("  Ctrl+C to stop.", flush=True)
     export_settings(settings)
+    if workers > 1 and reuse_port_spreads():
+        return run_workers(workers, settings.host, settings.port, settings.log_level)
     uvicorn.run(
         "kbserver.api.app:app_from_environment",
         factory=True,
