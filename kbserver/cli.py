@@ -51,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port to listen on (KB_PORT)")
     p.add_argument("--workers", type=int, default=1)
 
+    p = sub.add_parser(
+        "backup", parents=[common], help="write one archive of the content repository and the state store"
+    )
+    p.add_argument(
+        "dest", type=Path, help="the archive to write, or a folder to write kb-backup-<time>.tar.gz in"
+    )
+    p = sub.add_parser("restore", parents=[common], help="recreate the repository and store from a backup")
+    p.add_argument("archive", type=Path, help="an archive that `kb backup` wrote")
+
     p = sub.add_parser("lint", parents=[common], help="check content: schema, ids, links, scripts")
     p.add_argument("dir", nargs="?", type=Path, default=None, help="folder with docs/ (default: .)")
     p.add_argument("--ref", help="lint this branch or commit of --repo instead of a folder")
@@ -145,6 +154,18 @@ def _run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.command == "serve":
         return serve.serve(settings, args.workers)
+    if args.command in ("backup", "restore"):
+        from kbserver.commands import backup
+
+        if args.command == "backup":
+            archive, manifest = backup.backup(settings, args.dest)
+            print(f"Backup written to {archive}\n{backup.summary(manifest)}")
+        else:
+            manifest = backup.restore(settings, args.archive)
+            print(f"Restored {settings.repo} and the state store from {args.archive}")
+            print(backup.summary(manifest))
+            print("  The search index and the site are rebuilt from git when `kb serve` starts.")
+        return 0
     if args.command == "lint":
         if args.ref or (args.dir is None and args.repo is not None):
             findings = lint.lint_commit(ContentRepository(settings.repo), args.ref or settings.branch)
