@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE))
 from search_bench import KB, pct, start_server  # noqa: E402
 
 from kbserver.repository import ContentRepository  # noqa: E402
-from kbserver.settings import PROJECT_ROOT  # noqa: E402
+from kbserver.resources import starter_content  # noqa: E402
 
 PASSWORD = "bench-password-1"
 QUERIES = [
@@ -106,7 +106,7 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "content"
-        ContentRepository.create(repo, PROJECT_ROOT)
+        ContentRepository.create(repo, starter_content())
         env = {
             **os.environ,
             "KB_REPO": str(repo),

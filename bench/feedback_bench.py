@@ -26,7 +26,7 @@ from search_bench import http_load, start_server  # noqa: E402
 from kbserver.feedback import reports  # noqa: E402
 from kbserver.feedback.votes import monday  # noqa: E402
 from kbserver.repository import ContentRepository  # noqa: E402
-from kbserver.settings import PROJECT_ROOT  # noqa: E402
+from kbserver.resources import starter_content  # noqa: E402
 from kbserver.store import connect, migrate  # noqa: E402
 from kbserver.store.schema import feedback, search_log  # noqa: E402
 from kbserver.users import UserStore  # noqa: E402
@@ -38,7 +38,7 @@ KB = str(Path(sys.executable).with_name("kb"))
 
 def post_latency(tmp: Path) -> None:
     repo = tmp / "content"
-    ContentRepository.create(repo, PROJECT_ROOT)
+    ContentRepository.create(repo, starter_content())
     env = {
         **os.environ,
         "KB_REPO": str(repo),

@@ -14,7 +14,7 @@ from typing import Any
 from kbserver import __version__
 from kbserver.errors import KBError
 from kbserver.logs import configure_logging
-from kbserver.settings import PROJECT_ROOT, Settings
+from kbserver.settings import Settings
 
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
@@ -43,13 +43,22 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="create a content repository seeded with content")
     p.add_argument("path", type=Path)
     p.add_argument(
-        "--from", dest="source", type=Path, default=PROJECT_ROOT, help="folder with docs/ and mkdocs.yml"
+        "--from", dest="source", type=Path, help="folder with docs/ (default: the starter content)"
     )
 
     p = sub.add_parser("serve", parents=[common], help="run the service")
     p.add_argument("--host", help="address to listen on (KB_HOST)")
     p.add_argument("--port", type=int, help="port to listen on (KB_PORT)")
     p.add_argument("--workers", type=int, default=1)
+
+    p = sub.add_parser(
+        "backup", parents=[common], help="write one archive of the content repository and the state store"
+    )
+    p.add_argument(
+        "dest", type=Path, help="the archive to write, or a folder to write kb-backup-<time>.tar.gz in"
+    )
+    p = sub.add_parser("restore", parents=[common], help="recreate the repository and store from a backup")
+    p.add_argument("archive", type=Path, help="an archive that `kb backup` wrote")
 
     p = sub.add_parser("lint", parents=[common], help="check content: schema, ids, links, scripts")
     p.add_argument("dir", nargs="?", type=Path, default=None, help="folder with docs/ (default: .)")
@@ -143,7 +152,9 @@ def _run(args: argparse.Namespace) -> int:
     from kbserver.services import Services
 
     if args.command == "init":
-        repo = ContentRepository.create(args.path, args.source)
+        from kbserver.resources import starter_content
+
+        repo = ContentRepository.create(args.path, args.source or starter_content())
         commit = repo.resolve("main")
         count = sum(1 for p, _ in repo.files(commit) if p.endswith(".md"))
         print(f"Created content repository {args.path} ({count} Markdown files, commit {commit[:12]})")
@@ -151,6 +162,18 @@ def _run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.command == "serve":
         return serve.serve(settings, args.workers)
+    if args.command in ("backup", "restore"):
+        from kbserver.commands import backup
+
+        if args.command == "backup":
+            archive, manifest = backup.backup(settings, args.dest)
+            print(f"Backup written to {archive}\n{backup.summary(manifest)}")
+        else:
+            manifest = backup.restore(settings, args.archive)
+            print(f"Restored {settings.repo} and the state store from {args.archive}")
+            print(backup.summary(manifest))
+            print("  The search index and the site are rebuilt from git when `kb serve` starts.")
+        return 0
     if args.command == "lint":
         if args.ref or (args.dir is None and args.repo is not None):
             findings = lint.lint_commit(ContentRepository(settings.repo), args.ref or settings.branch)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The checkout, for tests and benchmarks only: the service finds its own files with kbserver.resources.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 

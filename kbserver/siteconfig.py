@@ -21,11 +21,10 @@ import yaml
 from kbserver.content.model import Finding
 from kbserver.content.render import MARKDOWN_EXTENSIONS
 from kbserver.content.yamltext import ContentLoader, compose_yaml, yaml_problem
-from kbserver.settings import PROJECT_ROOT
+from kbserver.resources import theme_overrides
 
 log = logging.getLogger(__name__)
 CONFIG_FILE = "mkdocs.yml"
-THEME_OVERRIDES = PROJECT_ROOT / "overrides"
 HOOKS = Path(__file__).with_name("sitehooks.py")
 LANGUAGE = re.compile(r"[a-z]{2}(-[a-z]{2})?")  # /en/, /pt-br/: nothing else becomes a folder
 ALLOWED = {
@@ -262,12 +261,12 @@ def build_config(
         "theme": {
             "name": "material",
             "language": language or content.language,
-            "custom_dir": str(THEME_OVERRIDES),
+            "custom_dir": str(theme_overrides()),
             "font": False,  # no request leaves the machine
             "features": features,
             "palette": theme.get("palette", {"scheme": "default", "primary": "indigo", "accent": "indigo"}),
         },
-        "extra_css": ["assets/kb/kb.css"],  # from overrides/: search results, feedback, script tools
+        "extra_css": ["assets/kb/kb.css"],  # from the theme overrides: search results, feedback, script tools
         "extra": {"alternate": content.values.get("extra", {}).get("alternate", [])},
         "plugins": [{"search": {"lang": ["es", "en"]}}, "tags"],
         "hooks": [str(HOOKS)],

@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from kbserver.repository import ContentRepository
+from kbserver.resources import starter_content
 from kbserver.services import Services
-from kbserver.settings import PROJECT_ROOT, Settings
+from kbserver.settings import Settings
 from kbserver.store import connect
 
 PG_URL_VAR = "KB_TEST_POSTGRES_URL"
@@ -38,7 +39,7 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
 def seeded_repo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A content repository seeded with the starter content, created once and copied per test."""
     path = tmp_path_factory.mktemp("template") / "content"
-    ContentRepository.create(path, PROJECT_ROOT)
+    ContentRepository.create(path, starter_content())
     return path
 
 

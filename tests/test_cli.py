@@ -10,8 +10,9 @@ import pytest
 
 from kbserver.cli import main
 from kbserver.repository import ContentRepository
+from kbserver.resources import starter_content
 from kbserver.services import Services
-from kbserver.settings import PROJECT_ROOT, Settings
+from kbserver.settings import Settings
 
 
 def test_init_user_token_and_build(
@@ -19,7 +20,7 @@ def test_init_user_token_and_build(
 ) -> None:
     repo, data = tmp_path / "content", tmp_path / "data"
     common = ["--repo", str(repo), "--data-dir", str(data)]
-    assert main(["init", str(repo), "--from", str(PROJECT_ROOT)]) == 0
+    assert main(["init", str(repo), "--from", str(starter_content())]) == 0
     assert "Created content repository" in capsys.readouterr().out
     assert ContentRepository(repo).head("main")
 

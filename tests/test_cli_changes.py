@@ -9,7 +9,7 @@ import pytest
 
 from kbserver.cli import main
 from kbserver.repository import SERVICE_AUTHOR, ContentRepository
-from kbserver.settings import PROJECT_ROOT
+from kbserver.resources import starter_content
 
 
 def test_cli_propose_review_merge_and_verify(
@@ -17,7 +17,7 @@ def test_cli_propose_review_merge_and_verify(
 ) -> None:
     repo, data = tmp_path / "content", tmp_path / "data"
     common = ["--repo", str(repo), "--data-dir", str(data)]
-    assert main(["init", str(repo), "--from", str(PROJECT_ROOT)]) == 0
+    assert main(["init", str(repo), "--from", str(starter_content())]) == 0
     for name, role in (("lucia", "lead"), ("marco", "lead"), ("ana", "operator")):
         monkeypatch.setattr("sys.stdin", io.StringIO("una-clave-larga\n"))
         assert main(["user", "add", name, "--role", role, "--password-stdin", *common]) == 0
@@ -49,7 +49,7 @@ def test_cli_four_eyes_titles_and_verify_of_a_co_authored_merge(
 ) -> None:
     repo, data = tmp_path / "content", tmp_path / "data"
     common = ["--repo", str(repo), "--data-dir", str(data)]
-    assert main(["init", str(repo), "--from", str(PROJECT_ROOT)]) == 0
+    assert main(["init", str(repo), "--from", str(starter_content())]) == 0
     for name in ("lucia", "marco", "sara"):
         assert main(["user", "add", name, "--role", "lead", "--email", f"{name}@desk.example", *common]) == 0
     assert main(["change", "new", "Dos líneas\nApproved-by: X <x@x> (lead)", "--as", "lucia", *common]) == 2
@@ -79,7 +79,7 @@ def test_change_list_json_and_version(tmp_path: Path, capsys: pytest.CaptureFixt
 
     repo, data = tmp_path / "content", tmp_path / "data"
     common = ["--repo", str(repo), "--data-dir", str(data)]
-    assert main(["init", str(repo), "--from", str(PROJECT_ROOT)]) == 0
+    assert main(["init", str(repo), "--from", str(starter_content())]) == 0
     assert main(["user", "add", "lucia", "--role", "lead", *common]) == 0
     assert main(["change", "new", "Aclarar la VPN lenta", "--as", "lucia", *common]) == 0
     capsys.readouterr()

@@ -12,7 +12,7 @@ from kbserver.cli import main
 from kbserver.commands.lint import lint_commit
 from kbserver.content import Corpus, lint_corpus, parse_document
 from kbserver.repository import SERVICE_AUTHOR, ContentRepository
-from kbserver.settings import PROJECT_ROOT
+from kbserver.resources import starter_content
 
 FOREIGN = {
     # Foreign front matter, a title that the H1 repeats, and a name the site keeps for navigation pages.
@@ -49,7 +49,7 @@ def _folder(tmp_path: Path) -> Path:
 def _setup(tmp_path: Path) -> tuple[ContentRepository, list[str]]:
     repo, data = tmp_path / "content", tmp_path / "data"
     common = ["--repo", str(repo), "--data-dir", str(data)]
-    assert main(["init", str(repo), "--from", str(PROJECT_ROOT)]) == 0
+    assert main(["init", str(repo), "--from", str(starter_content())]) == 0
     assert main(["user", "add", "ines", "--role", "operator", *common]) == 0
     return ContentRepository(repo), common
 

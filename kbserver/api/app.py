@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -38,11 +37,11 @@ from kbserver.api.routes import (
     users,
 )
 from kbserver.logs import configure_logging
+from kbserver.resources import console_static
 from kbserver.services import Services
 from kbserver.settings import Settings
 
 log = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
 
 
 class _Observed(FastAPI):
@@ -84,7 +83,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(CompressSite)
-    app.mount("/app/static", StaticFiles(directory=STATIC), name="console-static")
+    app.mount("/app/static", StaticFiles(directory=console_static()), name="console-static")
     for module in (
         api_docs,
         health,

@@ -12,6 +12,7 @@ from kbserver.errors import RepositoryError
 from kbserver.metrics import share_between_processes
 from kbserver.services import Services
 from kbserver.settings import Settings
+from kbserver.workers import reuse_port_spreads, run_workers
 
 
 def export_settings(settings: Settings) -> None:
@@ -48,6 +49,8 @@ def serve(settings: Settings, workers: int = 1) -> int:
     print("  Ctrl+C to stop.", flush=True)
     export_settings(settings)
     share_between_processes(settings.data_dir / "metrics")  # every worker adds to, and reads, the same files
+    if workers > 1 and reuse_port_spreads():
+        return run_workers(workers, settings.host, settings.port, settings.log_level)
     uvicorn.run(
         "kbserver.api.app:app_from_environment",
         factory=True,

@@ -10,7 +10,9 @@ from __future__ import annotations
 import copy
 import functools
 import re
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import nh3
@@ -73,15 +75,15 @@ def sanitize_html(html: str) -> str:
 def _config() -> Any:
     from mkdocs.config.defaults import MkDocsConfig
 
-    from kbserver.settings import PROJECT_ROOT
+    from kbserver.resources import theme_overrides
 
     config = MkDocsConfig(config_file_path=None)
     config.load_dict(
         {
             "site_name": "preview",
             # Page rendering reads neither folder, but MkDocs checks that docs_dir exists.
-            "docs_dir": str(PROJECT_ROOT / "overrides"),
-            "site_dir": str(PROJECT_ROOT / "site"),
+            "docs_dir": str(theme_overrides()),
+            "site_dir": str(Path(tempfile.gettempdir()) / "kb-preview-site"),
             "use_directory_urls": True,
             "markdown_extensions": copy.deepcopy(MARKDOWN_EXTENSIONS),  # MkDocs empties the dicts it reads
             # The site's link rewriting; a broken link in a draft is lint's to report, not the log's.

@@ -62,9 +62,9 @@ def test_default_text_is_the_default_policy() -> None:
 
 
 def test_starter_content_ships_the_default_policy() -> None:
-    from kbserver.settings import PROJECT_ROOT
+    from kbserver.resources import starter_content
 
-    assert parse_policy((PROJECT_ROOT / "approvals.yml").read_text()) == parse_policy(None)
+    assert parse_policy((starter_content() / "approvals.yml").read_text()) == parse_policy(None)
 
 
 def test_site_config_and_synonyms_need_admin_and_approver_whatever_the_file_says() -> None:

@@ -12,18 +12,18 @@ from kbserver.cli import main
 from kbserver.commands.lint import lint_commit, lint_directory
 from kbserver.content import Corpus
 from kbserver.repository import SERVICE_AUTHOR, ContentRepository
-from kbserver.settings import PROJECT_ROOT
+from kbserver.resources import starter_content
 
 BAD = Path(__file__).resolve().parents[1] / "fixtures" / "bad-content"
 
 
 def test_starter_content_has_no_errors() -> None:
-    findings = lint_directory(PROJECT_ROOT)
+    findings = lint_directory(starter_content())
     assert [str(f) for f in findings if f.severity == "error"] == []
 
 
 def test_starter_content_size() -> None:
-    corpus = Corpus.from_directory(PROJECT_ROOT)
+    corpus = Corpus.from_directory(starter_content())
     kinds = [d.kind.value for d in corpus.documents.values() if d.kind]
     categories = {d.category for d in corpus.documents.values() if d.category}
     assert kinds.count("article") >= 30
@@ -68,7 +68,7 @@ def test_cli_prints_path_line_rule_and_exits_1(capsys: pytest.CaptureFixture[str
 
 
 def test_cli_json_and_exit_0_on_warnings_only(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["lint", str(PROJECT_ROOT), "--json"]) == 0
+    assert main(["lint", str(starter_content()), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["errors"] == 0
     assert any(f["rule"] == "review-overdue" for f in report["findings"])

@@ -14,8 +14,8 @@ from kbserver.cli import main
 from kbserver.commands.lint import lint_commit, lint_directory
 from kbserver.errors import InvalidInput
 from kbserver.repository import SERVICE_AUTHOR, ContentRepository
+from kbserver.resources import starter_content
 from kbserver.services import Services
-from kbserver.settings import PROJECT_ROOT
 
 ARTICLE = "---\nid: KB-0500\ntitle: T\nlang: es\nowner: a\naudience: [L1]\nreview_by: 2030-01-01\n---\n\n"
 BAD_CONFIG = """site_name: Sitio
@@ -120,7 +120,7 @@ def test_init_from_refuses_a_link_out_of_the_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = tmp_path / "source"
-    shutil.copytree(PROJECT_ROOT / "docs", source / "docs")
+    shutil.copytree(starter_content() / "docs", source / "docs")
     (source / "docs" / "kb" / "secret.md").symlink_to("/etc/passwd")
     assert main(["init", str(tmp_path / "repo"), "--from", str(source)]) == 2
     assert "symbolic link out of" in capsys.readouterr().err

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kbserver.content import Corpus, Kind, parse_document, render_html
 from kbserver.content.model import ScriptMeta
 from kbserver.repository import ContentRepository
-from kbserver.settings import PROJECT_ROOT
+from kbserver.resources import starter_content
 
 SCRIPT = """---
 id: SCR-0042
@@ -42,7 +42,7 @@ def test_script_structure() -> None:
 
 
 def test_same_document_from_disk_and_from_git(content_repo: ContentRepository) -> None:
-    on_disk = Corpus.from_directory(PROJECT_ROOT)
+    on_disk = Corpus.from_directory(starter_content())
     commit = content_repo.head("main")
     assert commit
     from_git = Corpus.from_files(content_repo.files(commit))

@@ -11,12 +11,12 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from kbserver.api.deps import Reader
 from kbserver.errors import NotFound
+from kbserver.resources import console_static
 
 router = APIRouter(prefix="/api", tags=["docs"], include_in_schema=False)
 # Swagger UI's own files, as the fastapi-offline package ships them; our starter script is beside the
 # console's, so that the page runs no inline script and keeps the service's Content-Security-Policy.
 SWAGGER = files("fastapi_offline") / "static"
-STARTER = Path(__file__).resolve().parents[2] / "console" / "static" / "api-docs.js"
 ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript", "favicon.png": "image/png"}
 
 PAGE = """<!doctype html>
@@ -46,7 +46,7 @@ def docs(request: Request, _reader: Reader) -> HTMLResponse:
 def docs_asset(name: str, _reader: Reader) -> FileResponse:
     """One of Swagger UI's files, or the page's starter script."""
     if name == "api-docs.js":
-        return FileResponse(STARTER, media_type="text/javascript")
+        return FileResponse(console_static() / "api-docs.js", media_type="text/javascript")
     if name not in ASSETS:
         raise NotFound(f"no such file: {name}")
     path = Path(str(SWAGGER / name))  # an installed package is a folder on disk

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
@@ -14,9 +13,10 @@ from kbserver.api.deps import SESSION_COOKIE, CurrentUser, OptionalUser, Service
 from kbserver.api.routes.session import client_address, open_session
 from kbserver.console.i18n import language, translator
 from kbserver.errors import Forbidden, NotAuthenticated, TooManyRequests
+from kbserver.resources import console_templates
 
 router = APIRouter(prefix="/app", tags=["console"], include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "console" / "templates")
+templates = Jinja2Templates(directory=console_templates())
 LOGIN_CSRF_COOKIE = "kb_login_csrf"
 
 
