@@ -179,7 +179,8 @@ def main() -> int:
                     capture_output=True,
                 )
             with tempfile.TemporaryDirectory() as engine_work:
-                result = evaluate(devset, content, Path(engine_work), lang, args.baselines.split(","))
+                baselines = [b for b in args.baselines.split(",") if b]
+                result = evaluate(devset, content, Path(engine_work), lang, baselines)
             report(result)
             if args.json:
                 args.json.mkdir(parents=True, exist_ok=True)

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from whoosh.analysis import (
-    Analyzer,
-    CharsetFilter,
-    Filter,
-    LowercaseFilter,
-    RegexTokenizer,
-    StemFilter,
-    StopFilter,
-)
-from whoosh.lang import stopwords_for_language
+from whoosh.analysis import Analyzer, CharsetFilter, LowercaseFilter, RegexTokenizer, Token
+from whoosh.lang import stemmer_for_language, stopwords_for_language
 from whoosh.support.charset import accent_map
 
 LANGS = ("es", "en")
@@ -29,39 +22,68 @@ KEEP = {
 }
 
 
+@cache
 def stop_words(lang: str) -> frozenset[str]:
     """The stock stop words of lang less the ones that carry meaning, with their accentless forms."""
     words = set(stopwords_for_language(lang)) - KEEP[lang]
     return frozenset(words | {w.translate(accent_map) for w in words})
 
 
-class SpanishSuffixFilter(Filter):  # type: ignore[misc]
-    """Put the accent back on -cion/-sion after folding.
+_WORD = re.compile(WORD)
+_MISSING = object()
+_FORMS: dict[str, dict[str, str | None]] = {lang: {} for lang in LANGS}  # word -> its stem, None: a stop word
+_MAX_FORMS = 500_000
 
-    Snowball's Spanish stemmer knows the suffix only with its accent: without this, `configuracion` would
-    not be stemmed like `configuración` and `configuraciones`.
+
+def _analyse(lang: str, word: str) -> str | None:
+    if word in stop_words(lang):
+        return None
+    folded = word.translate(accent_map)
+    if lang == "es" and folded.endswith(("cion", "sion")) and len(folded) > 5:
+        # Snowball's Spanish stemmer knows -ción/-sión only with the accent: without it, "configuracion"
+        # would not be stemmed like "configuración" and "configuraciones".
+        folded = folded[:-2] + "ón"
+    return str(stemmer_for_language(lang)(folded)).translate(accent_map)
+
+
+class LanguageAnalyzer(Analyzer):  # type: ignore[misc]
+    """Words lowercased, stop words dropped, accents folded, Snowball-stemmed, accents folded again.
+
+    One pass with each word's stem remembered: the same result as the equivalent chain of Whoosh filters,
+    several times faster, which is most of the time a full index build takes.
     """
 
-    def __call__(self, tokens: Iterator[Any]) -> Iterator[Any]:
-        for token in tokens:
-            text = token.text
-            if text.endswith(("cion", "sion")) and len(text) > 5:
-                token.text = text[:-2] + "ón"
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def __call__(  # type: ignore[no-untyped-def]
+        self, value, positions=False, chars=False, removestops=True, start_pos=0, mode="", **kwargs
+    ) -> Iterator[Any]:
+        forms = _FORMS[self.lang]
+        if len(forms) > _MAX_FORMS:
+            forms.clear()
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        position = start_pos
+        for match in _WORD.finditer(value.lower()):
+            word = match.group()
+            stem = forms.get(word, _MISSING)
+            if stem is _MISSING:
+                stem = forms[word] = _analyse(self.lang, word)
+            if stem is None:
+                continue
+            token.text, token.boost, token.stopped = stem, 1.0, False
+            if positions:
+                token.pos = position
+                position += 1
+            if chars:
+                token.startchar, token.endchar = match.start(), match.end()
             yield token
 
 
 @cache
 def language_analyzer(lang: str) -> Analyzer:
     """Stop words and Snowball stemming for lang, with accents folded before and after stemming."""
-    chain = (
-        RegexTokenizer(WORD)
-        | LowercaseFilter()
-        | StopFilter(stoplist=stop_words(lang), minsize=1)
-        | CharsetFilter(accent_map)
-    )
-    if lang == "es":
-        chain = chain | SpanishSuffixFilter()
-    return chain | StemFilter(lang=lang, cachesize=50000) | CharsetFilter(accent_map)
+    return LanguageAnalyzer(lang)
 
 
 @cache
@@ -76,6 +98,11 @@ _FOLD = folding_analyzer()
 def fold(text: str) -> list[str]:
     """The folded words of text."""
     return [t.text for t in _FOLD(text)]
+
+
+def vocabulary(text: str) -> set[str]:
+    """The distinct folded words of text (as fold gives them, faster)."""
+    return {w.translate(accent_map) for w in set(_WORD.findall(text.lower()))}
 
 
 def transpositions(word: str) -> list[str]:

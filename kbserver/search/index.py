@@ -16,6 +16,7 @@ import re
 import shutil
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from kbserver.content import Document, parse_document
 from kbserver.content.model import kind_for_path
 from kbserver.errors import KBError
 from kbserver.repository import ContentRepository
-from kbserver.search.analysis import fold
+from kbserver.search.analysis import vocabulary
 from kbserver.search.schema import KEYWORD_REPEAT, SCHEMA_VERSION, TITLE_REPEAT, build_schema
 from kbserver.search.typos import add_words, write_table
 
@@ -63,7 +64,6 @@ def document_fields(doc: Document, commit: str, changed: tuple[str, str]) -> dic
     keywords = " ".join([*meta.tags, *getattr(meta, "symptoms", []), getattr(meta, "product", None) or ""])
     headings = " ".join(s.title for s in doc.sections)
     body = "\n\n".join(body_parts)
-    everything = f"{meta.title}\n{keywords}\n{headings}\n{body}"
     return {
         "path": doc.path,
         "id": meta.id,
@@ -82,7 +82,6 @@ def document_fields(doc: Document, commit: str, changed: tuple[str, str]) -> dic
         "commit": commit,
         "sections": json.dumps(sections, ensure_ascii=False),
         "body": body,
-        "fold": everything,
         "title_fold": meta.title,
         f"title_{lang}": meta.title,
         # Separate lines, so that no word pair runs from one part into the next.
@@ -90,6 +89,11 @@ def document_fields(doc: Document, commit: str, changed: tuple[str, str]) -> dic
             [*[meta.title] * TITLE_REPEAT, *[keywords] * KEYWORD_REPEAT, headings, body]
         ),
     }
+
+
+def _words_of(fields: dict[str, object]) -> str:
+    """The text whose words make the vocabulary: the all-text field holds title, keywords and body."""
+    return str(fields["text_" + str(fields["lang"])])
 
 
 def _read_commit(marker: Path) -> str | None:
@@ -193,6 +197,7 @@ class SearchIndex:
         (work / "index").mkdir(parents=True)
         updated = repo.last_changes(commit)
         docs = list(self._documents(repo, commit, None))
+        counts: Counter[str] = Counter()
         ix = whoosh_index.create_in(str(work / "index"), build_schema())
         # Two processes, each writing its own segment: about 1.8x faster than one on two cores.
         many = len(docs) >= PARALLEL_FROM
@@ -200,14 +205,15 @@ class SearchIndex:
         # a compound file into its own memory (hundreds of MB per searcher at 10,000 documents).
         writer = ix.writer(limitmb=256, procs=2 if many else 1, multisegment=many, compound=False)
         for n, doc in enumerate(docs, start=1):
-            writer.add_document(**document_fields(doc, commit, updated.get(doc.path, ("", ""))))
+            fields = document_fields(doc, commit, updated.get(doc.path, ("", "")))
+            counts.update(vocabulary(_words_of(fields)))
+            writer.add_document(**fields)
             if progress:
                 progress(n, len(docs))
         writer.add_document(path=META_PATH, status="meta", commit=commit)
         writer.commit()
-        with ix.reader() as reader:
-            write_table(work, (w.decode() if isinstance(w, bytes) else w for w in reader.lexicon("fold")))
         ix.close()
+        write_table(work, counts)
         self._write_meta(work, repo, commit)
         final = generations / f"{commit[:12]}-{time.time_ns()}"
         os.rename(work, final)
@@ -238,13 +244,11 @@ class SearchIndex:
             words: set[str] = set()
             for doc in self._documents(repo, commit, indexed):
                 fields = document_fields(doc, commit, updated.get(doc.path, ("", "")))
-                words.update(fold(str(fields["fold"])))
+                words |= vocabulary(_words_of(fields))
                 writer.add_document(**fields)
-            with ix.reader() as before:
-                new_words = [w for w in words if ("fold", w) not in before]
             writer.update_document(path=META_PATH, status="meta", commit=commit)
             writer.commit()
-            add_words(generation, new_words)
+            add_words(generation, words)
         except BaseException:
             writer.cancel()
             raise

@@ -175,21 +175,24 @@ def build_query(
         built = word_query(word, langs, synonyms, info, typing, plan)
         if built is not None:
             words.append(built)
-    if not words and parsed.words:
-        words = [wq.Term("fold", w) for w in parsed.words]  # only stop words: match them literally
-    # A phrase's words are required here; that they stand together is checked on the hit's text.
-    required: list[wq.Query] = [wq.And([wq.Term("fold", w) for w in p], boost=2.0) for p in parsed.phrases]
+    # A phrase's words (but stop words) are required here; that they stand together is checked on the text.
+    required: list[wq.Query] = [
+        wq.And(words_of_phrase, boost=2.0)
+        for p in parsed.phrases
+        if (words_of_phrase := [any_of(f) for w in p if (f := _fields(w, langs, 1.0))])
+    ]
     query: wq.Query
     if words:
         ranked = any_of(words)
         query = wq.And([ranked, *required]) if required else ranked
     elif required:
         query = wq.And(required)
+    elif parsed.words or parsed.phrases:
+        query = wq.NullQuery  # only stop words: nothing to rank by
     else:
         query = wq.Every()
     if parsed.excluded:
-        excluded = [wq.Term("fold", w) for w in parsed.excluded]
-        excluded += [wq.Term(f"text_{lang}", s) for w in parsed.excluded for lang, s in _stems(w, langs)]
+        excluded = [wq.Term(f"text_{lang}", s) for w in parsed.excluded for lang, s in _stems(w, langs)]
         query = wq.AndNot(query, wq.Or(excluded))
     return plan._replace(query=query)
 

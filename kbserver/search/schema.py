@@ -6,7 +6,7 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
 from kbserver.search.analysis import LANGS, folding_analyzer, language_analyzer
 
-SCHEMA_VERSION = "5"  # bump on any change below: an index of another version is rebuilt
+SCHEMA_VERSION = "6"  # bump on any change below: an index of another version is rebuilt
 # In the all-text field the title is written this many times and the keywords (tags, symptoms, product)
 # twice: BM25F's field weights as term frequency, saturating together with the body's (see query.py).
 TITLE_REPEAT = 2
@@ -33,8 +33,6 @@ def build_schema() -> Schema:
         "commit": STORED(),
         "sections": STORED(),
         "body": STORED(),
-        # Unstemmed, accents folded: the vocabulary for typos and completions, exclusions, literal words.
-        "fold": TEXT(analyzer=folding_analyzer(), phrase=False),
         "title_fold": TEXT(analyzer=folding_analyzer(), phrase=False),
     }
     for lang in LANGS:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import threading
@@ -30,7 +29,7 @@ from kbserver.search.query import (
     parse_query,
 )
 from kbserver.search.snippet import best_section, make_snippet, phrase_pattern, word_pattern
-from kbserver.search.typos import TypoTable, allowed_typos
+from kbserver.search.typos import TypoTable, allowed_typos, load_table
 
 MAX_LIMIT = 100
 FACET_WINDOW = 100  # facets count the kinds, languages and tags of this many best hits
@@ -85,10 +84,10 @@ class _Words:
         self.table = typos
 
     def frequency(self, word: str) -> int:
-        return int(self.searcher.doc_frequency("fold", word))
+        return self.table.frequency(word)
 
     def known(self, word: str) -> bool:
-        return self.frequency(word) > 0
+        return self.table.known(word)
 
     def typo_forms(self, word: str) -> list[tuple[float, str]]:
         """(weight, form) of indexed words in typo distance: nearest, same first letter, frequent first."""
@@ -106,8 +105,7 @@ class _Words:
         """The most frequent indexed words starting with prefix (a bounded number: prefixes can be broad)."""
         if len(prefix) < 2:
             return []
-        candidates = itertools.islice(self.searcher.reader().expand_prefix("fold", prefix), PREFIX_SCAN)
-        words = [c.decode() if isinstance(c, bytes) else c for c in candidates]
+        words = self.table.completions(prefix, PREFIX_SCAN)
         return sorted(words, key=lambda t: -self.frequency(t))[:MAX_COMPLETIONS]
 
 
@@ -162,14 +160,10 @@ class SearchService:
         self._open_readers: list[_Reader] = []  # every thread's reader, so close() can release them
         self._briefs: _Briefs | None = None
         self._lock = threading.Lock()
-        self._tables: dict[Path, TypoTable] = {}  # one per generation, shared by every thread
         self._cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 
     def _typo_table(self, generation: Path) -> TypoTable:
-        with self._lock:
-            if generation not in self._tables:
-                self._tables = {generation: TypoTable(generation)}
-            return self._tables[generation]
+        return load_table(generation)
 
     def close(self) -> None:
         """Close every thread's searcher (their files stay open until then)."""

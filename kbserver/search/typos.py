@@ -1,12 +1,14 @@
-"""Typo candidates from a deletion dictionary (the SymSpell idea), built when the index is built.
+"""The index's vocabulary and typo candidates from a deletion dictionary (the SymSpell idea), built with it.
 
 Every indexed word and each form of it with one letter deleted is hashed into a sorted table. A query word
 finds its candidates by looking up itself and its own one-letter deletions (two-letter deletions too from
 9 letters), so an insertion, a deletion, a substitution or a swap of neighbours all meet in the table
 without scanning the vocabulary. Every candidate is then checked with the true edit distance.
 
-The table lives in the index generation (`typos.bin`); words that later commits add are appended to
-`typos-extra.txt` and compared one by one (they are few until the next full rebuild).
+The table also holds every folded word with the number of documents that have it: which words the content
+knows, how common each is, and the completions of an unfinished word. It lives in the index generation
+(`typos.bin`); words that later commits add are appended to `typos-extra.txt` and compared one by one (they
+are few until the next full rebuild). Counts are those of the last full build.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import bisect
 import os
 import zlib
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from itertools import combinations
 from pathlib import Path
 
@@ -54,53 +57,75 @@ def indexable(word: str) -> bool:
     return MIN_LENGTH <= len(word) <= MAX_WORD and word.isalpha()
 
 
-def write_table(folder: Path, words: Iterable[str]) -> None:
-    """Write the deletion table of words into folder (atomically) and clear the extra words."""
-    vocabulary = sorted({w for w in words if indexable(w)})
+def write_table(folder: Path, counts: Mapping[str, int]) -> None:
+    """Write the vocabulary (word: documents) and its deletion table into folder, atomically; clear the
+    extra words."""
+    vocabulary = sorted(counts)
+    frequencies = array("I", (counts[w] for w in vocabulary))
     entries = []
     for n, word in enumerate(vocabulary):
-        for form in {word} | _deletions(word, 1):
-            entries.append((_key(form), n))
+        if indexable(word):
+            for form in {word} | _deletions(word, 1):
+                entries.append((_key(form), n))
     entries.sort()
     keys = array("I", (k for k, _ in entries))
     ids = array("I", (n for _, n in entries))
     blob = "\n".join(vocabulary).encode()
-    header = array("I", [len(keys), len(blob)])
+    header = array("I", [len(keys), len(vocabulary), len(blob)])
     tmp = folder / f".{TABLE}.tmp"
     with open(tmp, "wb") as out:
-        out.write(header.tobytes() + keys.tobytes() + ids.tobytes() + blob)
+        out.write(header.tobytes() + keys.tobytes() + ids.tobytes() + frequencies.tobytes() + blob)
     os.replace(tmp, folder / TABLE)
     (folder / EXTRA).unlink(missing_ok=True)
 
 
 def add_words(folder: Path, words: Iterable[str]) -> None:
-    """Record words that a catch-up brought into the index (the table was built without them)."""
-    new = sorted({w for w in words if indexable(w)})
+    """Record words that a catch-up brought into the index and the table does not know."""
+    table = load_table(folder)
+    new = sorted({w for w in words if not table.known(w)})
     if new:
         with open(folder / EXTRA, "a", encoding="utf-8") as out:
             out.write("".join(f"{w}\n" for w in new))
 
 
+def load_table(folder: Path) -> TypoTable:
+    """The table of an index generation, read once per process while the file stays the same."""
+    table = folder / TABLE
+    try:
+        stamp = table.stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _load(folder, stamp)
+
+
+@lru_cache(maxsize=4)
+def _load(folder: Path, _stamp: int) -> TypoTable:
+    return TypoTable(folder)
+
+
 class TypoTable:
-    """The deletion table of one index generation, and the words added since it was built."""
+    """The vocabulary and deletion table of one index generation, and the words added since it was built."""
 
     def __init__(self, folder: Path) -> None:
         self.keys = array("I")
         self.ids = array("I")
+        self.frequencies = array("I")
         self.words: list[str] = []
         self.extra: list[str] = []
+        self._extra_set: set[str] = set()
         self._extra_size = -1
         self.folder = folder
         table = folder / TABLE
         if table.is_file():
             data = table.read_bytes()
-            header = array("I", data[:8])
-            count, size = header
-            width = 4 * count
-            self.keys.frombytes(data[8 : 8 + width])
-            self.ids.frombytes(data[8 + width : 8 + 2 * width])
-            blob = data[8 + 2 * width : 8 + 2 * width + size]
+            count, words, size = array("I", data[:12])
+            at = 12
+            for part, length in ((self.keys, count), (self.ids, count), (self.frequencies, words)):
+                part.frombytes(data[at : at + 4 * length])
+                at += 4 * length
+            blob = data[at : at + size]
             self.words = blob.decode().split("\n") if blob else []
+        self._number = {w: n for n, w in enumerate(self.words)}
         self.refresh()
 
     def refresh(self) -> None:
@@ -109,7 +134,23 @@ class TypoTable:
         size = extra.stat().st_size if extra.is_file() else 0
         if size != self._extra_size:
             self.extra = extra.read_text(encoding="utf-8").split() if size else []
+            self._extra_set = set(self.extra)
             self._extra_size = size
+
+    def known(self, word: str) -> bool:
+        """The word occurs in the content (or did at the last full build)."""
+        return word in self._number or word in self._extra_set
+
+    def frequency(self, word: str) -> int:
+        """In how many documents the word occurs (1 for a word added since the last full build)."""
+        n = self._number.get(word)
+        return int(self.frequencies[n]) if n is not None else int(word in self._extra_set)
+
+    def completions(self, prefix: str, scan: int) -> list[str]:
+        """Up to scan words that start with prefix and are longer than it."""
+        start = bisect.bisect_left(self.words, prefix)
+        found = [w for w in self.words[start : start + scan] if w.startswith(prefix) and w != prefix]
+        return found + [w for w in self.extra if w.startswith(prefix) and w != prefix]
 
     def _lookup(self, form: str) -> list[str]:
         key = _key(form)
