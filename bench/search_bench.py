@@ -32,6 +32,7 @@ from kbserver.search import SearchIndex, SearchService  # noqa: E402
 
 SIZES = [int(n) for n in os.environ.get("KB_BENCH_SIZES", "1000,10000").split(",")]
 KB = str(Path(sys.executable).with_name("kb"))
+WORKERS = int(os.environ.get("KB_BENCH_WORKERS", "2"))  # one per core
 
 
 def pct(values: list[float], p: float) -> float:
@@ -112,6 +113,13 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def tree_rss_mb(pid: int) -> float:
+    """The resident memory of a process and its children (kb serve and its workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(c) for c in children.read_text().split()] if children.is_file() else []
+    return rss_mb(pid) + sum(tree_rss_mb(k) for k in kids)
+
+
 def run(size: int, tmp: Path) -> None:
     print(f"\n=== {size:,} documents (mixed es/en, 300-1,500 words, seed 20261123)", flush=True)
     docs = write_corpus(tmp / "src", size)
@@ -147,10 +155,13 @@ def run(size: int, tmp: Path) -> None:
     )
 
     mix = query_mix(docs)
-    service = SearchService(index)
+    service = SearchService(index, cache_size=0)  # every query worked out, as if never asked before
     whoosh = timed(lambda q, f: service.search(q, f, limit=10), mix)
+    cached_service = SearchService(index)
+    cached = timed(lambda q, f: cached_service.search(q, f, limit=10), mix)
+    cached_all = [t for ts in cached.values() for t in ts]
     base = timed(lambda q, f: search_fts5(fts, q, f), mix)
-    print(f"in-process latency, ms (median of 3 passes per query; {len(mix)} queries)")
+    print(f"in-process latency, ms (median of 3 passes per query; {len(mix)} queries; no result cache)")
     print(f"  {'class':<10} {'p50':>7} {'p95':>7} {'p99':>7}   {'FTS5 p50':>8} {'ratio':>6}")
     for cls in [*CLASSES, "all"]:
         w = [t for ts in whoosh.values() for t in ts] if cls == "all" else whoosh[cls]
@@ -161,7 +172,13 @@ def run(size: int, tmp: Path) -> None:
             f"   {pct(b, 50):8.2f} {ratio:5.1f}x"
         )
 
-    server, url = start_server(env)
+    print(
+        f"  with the result cache (the same query again, same index state): p50 {pct(cached_all, 50):.2f}"
+        f"  p95 {pct(cached_all, 95):.2f} ms"
+    )
+    cached_service.close()
+
+    server, url = start_server(env, workers=WORKERS)
     try:
         paths = [
             "/api/search?" + urllib.parse.urlencode({"q": q, **{k: v[0] for k, v in f.items()}})
@@ -174,7 +191,10 @@ def run(size: int, tmp: Path) -> None:
                 f"  p99 {r['p99']:6.1f} ms"
                 f"   {r['rps']:6.1f} req/s   errors {r['errors']}"
             )
-        print(f"server RSS after load: {rss_mb(server.pid):.0f} MB")
+        print(
+            f"server RSS after load: {tree_rss_mb(server.pid):.0f} MB ({WORKERS} workers and their parent;"
+            " every query above is a different one, so the result cache does not serve them)"
+        )
     finally:
         server.terminate()
         server.wait(10)

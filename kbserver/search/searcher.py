@@ -28,7 +28,7 @@ from kbserver.search.query import (
     build_query,
     parse_query,
 )
-from kbserver.search.snippet import best_section, make_snippet, phrase_pattern, word_pattern
+from kbserver.search.snippet import best_section, lower, make_snippet, phrase_pattern, word_pattern
 from kbserver.search.typos import TypoTable, allowed_typos, load_table
 
 MAX_LIMIT = 100
@@ -123,7 +123,7 @@ def _with_phrases(
     for score, doc in hits:
         checked += 1
         stored = searcher.stored_fields(doc)
-        text = f"{stored.get('title', '')}\n{stored.get('tags', '')}\n{stored.get('body', '')}"
+        text = lower(f"{stored.get('title', '')}\n{stored.get('tags', '')}\n{stored.get('body', '')}")
         if all(p.search(text) for p in patterns):
             kept.append((score, doc))
             if len(kept) >= window:
@@ -422,14 +422,15 @@ class SearchService:
     def _result(hit: dict[str, Any], score: float, matches: re.Pattern[str]) -> dict[str, Any]:
         lang = hit["lang"]
         body = hit.get("body", "")
-        anchor, start, end = best_section(json.loads(hit["sections"]), body, matches)
+        lowered = lower(body)
+        anchor, start, end = best_section(json.loads(hit["sections"]), lowered, matches)
         return {
             "id": hit["id"],
             "kind": hit["kind"],
             "title": hit["title"],
             "url": hit["url"],
             "anchor": anchor,
-            "snippet": make_snippet(body, matches, start, end),
+            "snippet": make_snippet(body, lowered, matches, start, end),
             "score": round(float(score), 4),
             "lang": lang,
             "tags": [t for t in hit["tags"].split(",") if t],

@@ -1,6 +1,6 @@
 """Snippets: the best section of a hit and a short HTML-escaped extract with the matched words in <mark>.
 
-Patterns match the stored text as written, ignoring case and accents, so no hit's text is ever folded.
+Patterns match the stored text lowercased (`lower`, same length), ignoring accents: no hit's text is folded.
 """
 
 from __future__ import annotations
@@ -28,33 +28,49 @@ def _loose(word: str) -> str:
     return "".join(f"[{_VARIANTS[c]}]" if c in _VARIANTS else re.escape(c) for c in word)
 
 
+def lower(text: str) -> str:
+    """text in lowercase, each character kept in its place (positions in it are positions in text)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(low if len(low := c.lower()) == 1 else c for c in text)  # "İ" lowercases to two
+
+
 def word_pattern(exact: set[str], stems: set[str]) -> re.Pattern[str]:
-    """A regex for whole words in exact and words starting with a stem (3+ letters), any case or accent."""
-    parts = [_loose(w) + r"\b" for w in sorted(exact, key=len, reverse=True) if w]
-    parts += [_loose(s) + r"\w*" for s in sorted(stems, key=len, reverse=True) if len(s) >= 3]
-    return re.compile(r"\b(?:" + "|".join(parts) + ")", re.IGNORECASE) if parts else _NEVER
+    """A regex over lowered text for whole words in exact and words starting with a stem (3+ letters), with
+    or without accents."""
+    whole = [w for w in sorted(exact, key=len, reverse=True) if w]
+    starts = [s for s in sorted(stems, key=len, reverse=True) if len(s) >= 3]
+    words = whole + starts
+    if not words:
+        return _NEVER
+    parts = [_loose(w) + r"\b" for w in whole] + [_loose(s) + r"\w*" for s in starts]
+    # Most positions fail on their first letter: a look-ahead rejects them before the alternation is tried.
+    firsts = "".join(sorted({v for w in words for v in _VARIANTS.get(w[0], w[0])}))
+    return re.compile(r"\b(?=[" + re.escape(firsts) + r"])(?:" + "|".join(parts) + ")")
 
 
 def phrase_pattern(words: list[str]) -> re.Pattern[str]:
-    """A regex for folded words one after the other, any case or accent, any punctuation between."""
-    return re.compile(r"\b" + r"\W+".join(_loose(w) for w in words) + r"\b", re.IGNORECASE)
+    """A regex over lowered text for folded words one after the other, with or without accents, any
+    punctuation between."""
+    return re.compile(r"\b" + r"\W+".join(_loose(w) for w in words) + r"\b")
 
 
 def best_section(
-    sections: list[list[Any]], text: str, pattern: re.Pattern[str]
+    sections: list[list[Any]], lowered: str, pattern: re.Pattern[str]
 ) -> tuple[str | None, int, int]:
     """The section whose heading and text match most (a heading counts three times)."""
-    best: tuple[int, str | None, int, int] = (0, None, 0, len(text))
+    best: tuple[int, str | None, int, int] = (0, None, 0, len(lowered))
     for anchor, title, start, end in sections:
-        score = 3 * len(pattern.findall(title)) + len(pattern.findall(text, start, end))
+        score = 3 * len(pattern.findall(lower(title))) + len(pattern.findall(lowered, start, end))
         if score > best[0]:
             best = (score, anchor, start, end)
     return best[1], best[2], best[3]
 
 
-def make_snippet(text: str, pattern: re.Pattern[str], start: int, end: int) -> str:
+def make_snippet(text: str, lowered: str, pattern: re.Pattern[str], start: int, end: int) -> str:
     """About WIDTH characters of text[start:end] around the first match, escaped, matches in <mark>."""
-    first = pattern.search(text, start, end)
+    first = pattern.search(lowered, start, end)
     if first and first.start() - 60 > start:
         space = text.find(" ", first.start() - 60, first.start())
         start = space + 1 if space >= 0 else first.start() - 60
@@ -63,7 +79,7 @@ def make_snippet(text: str, pattern: re.Pattern[str], start: int, end: int) -> s
         space = text.rfind(" ", start, stop)
         stop = space if space > start else stop
     out, cursor = [], start
-    for hit in pattern.finditer(text, start, stop):
+    for hit in pattern.finditer(lowered, start, stop):
         out.append(html.escape(text[cursor : hit.start()]))
         out.append(f"<mark>{html.escape(text[hit.start() : hit.end()])}</mark>")
         cursor = hit.end()

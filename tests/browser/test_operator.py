@@ -19,7 +19,7 @@ def test_search_open_and_mark_helpful_with_a_ticket(live_server: str, page: Any,
         "label.md-header__button[for=__search]"
     ) else None
     page.fill("#kb-q", "")
-    page.type("#kb-q", "contrasena bloqueada", delay=20)
+    page.type("#kb-q", "contrasena bloqueada intentos", delay=20)  # the article, not its chat script
     first = page.locator("#kb-results .md-search-result__link").first
     first.wait_for(timeout=15_000)
     assert "Cuenta bloqueada" in first.inner_text()
