@@ -106,18 +106,20 @@ def http_load(base: str, paths: list[str], concurrency: int, rounds: int) -> dic
     }
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def pss_mb(pid: int) -> float:
+    """A process's proportional memory: its own pages, and its share of the pages it shares (the index files
+    every worker maps are counted once across them, not once per worker as RSS would)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
-def tree_rss_mb(pid: int) -> float:
-    """The resident memory of a process and its children (kb serve and its workers)."""
+def tree_pss_mb(pid: int) -> float:
+    """The memory of a process and its children (kb serve and its workers)."""
     children = Path(f"/proc/{pid}/task/{pid}/children")
     kids = [int(c) for c in children.read_text().split()] if children.is_file() else []
-    return rss_mb(pid) + sum(tree_rss_mb(k) for k in kids)
+    return pss_mb(pid) + sum(tree_pss_mb(k) for k in kids)
 
 
 def run(size: int, tmp: Path) -> None:
@@ -184,6 +186,13 @@ def run(size: int, tmp: Path) -> None:
             "/api/search?" + urllib.parse.urlencode({"q": q, **{k: v[0] for k, v in f.items()}})
             for _, q, f in mix
         ]
+        # A running server is warm: every worker's search threads have opened their searchers. The warm-up
+        # queries are another mix, so that the measured ones are not answered from the result cache.
+        warm = [
+            "/api/search?" + urllib.parse.urlencode({"q": q, **{k: v[0] for k, v in f.items()}})
+            for _, q, f in query_mix(docs, seed=99)
+        ]
+        http_load(url, warm, 16, max(10, len(warm) // 16))
         for clients in (1, 16):
             r = http_load(url, paths, clients, max(10, 180 // clients))
             print(
@@ -192,8 +201,8 @@ def run(size: int, tmp: Path) -> None:
                 f"   {r['rps']:6.1f} req/s   errors {r['errors']}"
             )
         print(
-            f"server RSS after load: {tree_rss_mb(server.pid):.0f} MB ({WORKERS} workers and their parent;"
-            " every query above is a different one, so the result cache does not serve them)"
+            f"server memory after load: {tree_pss_mb(server.pid):.0f} MB PSS ({WORKERS} workers and their"
+            " parent); every query above is a different one, so the result cache serves none of them"
         )
     finally:
         server.terminate()
