@@ -34,6 +34,7 @@ from kbserver.search.typos import TypoTable, allowed_typos, load_table
 MAX_LIMIT = 100
 FACET_WINDOW = 100  # facets count the kinds, languages and tags of this many best hits
 PREFIX_SCAN = 300  # completions looked at for an unfinished word
+LANG_EVIDENCE = 4.0  # how much more common a word must be in one language to say the query is in it
 PHRASE_SCAN = 400  # hits with all of a phrase's words whose text is checked for the phrase itself
 CACHE_SIZE = 1024  # answers kept per index state: a desk types the same prefixes all day
 FACETS = {"kind": "kind", "lang": "lang", "tag": "tags"}
@@ -129,6 +130,32 @@ def _with_phrases(
             if len(kept) >= window:
                 break
     return kept, checked
+
+
+def _query_langs(reader: _Reader, words: list[str]) -> tuple[str, ...]:
+    """The languages to search when the query names none: one language when the query is clearly in it.
+
+    A word votes for a language when it is far more common there (LANG_EVIDENCE times, per document) than in
+    the other; words both languages use ("vpn", "error") and unknown words do not vote. One language is
+    searched when it has votes and the other none; otherwise both are. Searching one language's fields
+    halves the work, and a page in the other language would not have held those words anyway.
+    """
+    sizes = {lang: len(docs) for lang, docs in reader.documents_with("lang").items()}
+    votes = dict.fromkeys(LANGS, 0)
+    for word in dict.fromkeys(words):
+        share = {
+            lang: max(
+                (reader.searcher.doc_frequency(f"text_{lang}", s) for _, s in _stems_of(word, (lang,))),
+                default=0,
+            )
+            / max(sizes.get(lang, 0), 1)
+            for lang in LANGS
+        }
+        for lang in LANGS:
+            if share[lang] > 0 and all(share[lang] >= LANG_EVIDENCE * share[o] for o in LANGS if o != lang):
+                votes[lang] += 1
+    chosen = [lang for lang in LANGS if votes[lang]]
+    return tuple(chosen) if len(chosen) == 1 else LANGS
 
 
 def _stemmed_in(searcher: Any, word: str, langs: tuple[str, ...]) -> bool:
@@ -280,6 +307,8 @@ class SearchService:
     ) -> dict[str, Any]:
         searcher = reader.searcher
         words = _Words(searcher, reader.typos)
+        if not parsed.filters.get("lang"):
+            langs = _query_langs(reader, parsed.words + [w for p in parsed.phrases for w in p])
         plan = build_query(parsed, langs, reader.synonyms, words)
         # The fewer hits are collected, the more of the matches Whoosh can skip unscored.
         window = max(offset + limit, FACET_WINDOW) if facets else offset + limit

@@ -97,3 +97,12 @@ def test_refused_input_names_the_problem(starter_search: SearchService) -> None:
         starter_search.search("x" * 5000)
     with pytest.raises(InvalidInput, match="unknown kind"):
         starter_search.search("kind:recipe vpn")
+
+
+def test_a_query_clearly_in_one_language_searches_that_language(starter_search: SearchService) -> None:
+    spanish = starter_search.search("impresora no imprime")
+    assert spanish["results"] and {r["lang"] for r in spanish["results"]} == {"es"}
+    english = starter_search.search("password expired")
+    assert english["results"] and {r["lang"] for r in english["results"]} == {"en"}
+    shared = starter_search.search("vpn", limit=50)  # a word both languages use: both are searched
+    assert {r["lang"] for r in shared["results"]} == {"es", "en"}
