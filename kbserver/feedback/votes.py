@@ -137,8 +137,7 @@ def _row(row: Any) -> dict[str, Any]:
 
 
 def _same_instant(stored: datetime, now: datetime) -> bool:
-    # SQLite hands datetimes back without their zone.
-    return stored.replace(tzinfo=None) == now.astimezone(UTC).replace(tzinfo=None)
+    return stored == now  # both in UTC: the store's Timestamp columns give the zone back on every database
 
 
 def purge_comments(engine: sa.Engine, days: int) -> int:
