@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from kbserver.errors import NotFound
 from kbserver.store.database import writing
 from kbserver.store.schema import deviations, feedback, flags, users
 
@@ -65,7 +66,9 @@ class FeedbackStore:
     def get(self, feedback_id: int) -> dict[str, Any]:
         """One feedback record with its user's name."""
         with self.engine.connect() as conn:
-            row = conn.execute(_SELECT.where(feedback.c.id == feedback_id)).one()
+            row = conn.execute(_SELECT.where(feedback.c.id == feedback_id)).first()
+        if row is None:
+            raise NotFound(f"no feedback {feedback_id}")
         return _row(row)
 
     def for_ticket(self, ticket: str) -> list[dict[str, Any]]:

@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from kbserver.api.contract import errors
 from kbserver.api.deps import CurrentUser, ServicesDep
+from kbserver.api.models.content import ContentCheck
 from kbserver.content import Corpus, lint_corpus, parse_document, render_html
 from kbserver.errors import InvalidInput
 
@@ -21,7 +23,7 @@ class Draft(BaseModel):
     text: str = Field(max_length=MAX_DOCUMENT)
 
 
-@router.post("/check")
+@router.post("/check", response_model=ContentCheck, responses=errors(400, 401, 403, 422))
 def check(draft: Draft, _user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """Lint a draft against the content of main, and render its preview."""
     if ".." in draft.path.split("/"):
