@@ -38,7 +38,7 @@ async def search(
     }
     # Whoosh is synchronous: it runs in the threadpool, one searcher per thread.
     result = await services.run_search(services.search.search, q, filters, limit, offset)
-    result["search_id"] = await services.run_write(
+    result["search_id"] = await services.run_write_unless_busy(
         services.search_log.record, q, filters, result["total"], user.id if user else None
     )
     return result
