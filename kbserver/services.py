@@ -55,6 +55,7 @@ class Services:
     search: SearchService
     search_log: SearchLog
     search_pool: ThreadPoolExecutor
+    deferred: ThreadPoolExecutor
     workflow: Workflow
     tickets: TicketSystem
     feedback: FeedbackStore
@@ -92,6 +93,9 @@ class Services:
             search_log=SearchLog(engine),
             # Whoosh is synchronous and each thread keeps a searcher: a small pool bounds the memory.
             search_pool=ThreadPoolExecutor(settings.search_threads, thread_name_prefix="search"),
+            # One thread for the writes no answer waits for (a token's last use, a search log line in a busy
+            # store): they queue there in order, and a locked store holds up only them.
+            deferred=ThreadPoolExecutor(1, thread_name_prefix="deferred-write"),
             workflow=Workflow(records, repository, settings.data_dir / "merge.lock", settings.branch),
             tickets=TicketSystem.from_settings(settings),
             feedback=FeedbackStore(engine),
@@ -245,11 +249,43 @@ class Services:
                 lock.release()
         return await asyncio.to_thread(work, *args)
 
+    def defer_write(self, work: Callable[..., object], *args: Any) -> None:
+        """Queue a write that no answer waits for on the background writer."""
+        self.deferred.submit(_logged, work, *args)
+
+    async def run_write_unless_busy(self, work: Callable[..., T], *args: Any) -> T | None:
+        """Run a write the answer can do without (the search log line and its id) when the store can take it
+        at once; when another writer holds it, queue the write on the background writer and return None, so
+        that a locked store never holds up a search."""
+        lock = write_lock(self.engine)
+        if lock is None:  # PostgreSQL: no store-wide write lock to wait for
+            return await asyncio.to_thread(work, *args)
+        if lock.acquire(blocking=False):
+            try:
+                with no_wait():
+                    return work(*args)
+            except StoreBusy:
+                pass
+            finally:
+                lock.release()
+        self.defer_write(work, *args)
+        return None
+
     def close(self) -> None:
-        """Stop the background work, release the database connections and the search threads."""
+        """Stop the background work, release the database connections and the search threads (after the
+        queued writes)."""
         self.readiness.stop()
         if self.servicenow is not None:
             self.servicenow.close()
+        self.deferred.shutdown(wait=True)
         self.search_pool.shutdown(wait=True)
         self.search.close()
         self.engine.dispose()
+
+
+def _logged(work: Callable[..., object], *args: Any) -> None:
+    # A deferred write has no caller to tell: its failure goes to the log.
+    try:
+        work(*args)
+    except Exception:
+        log.exception("a deferred write failed")

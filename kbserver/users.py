@@ -247,23 +247,34 @@ class UserStore:
             raise NotFound(f"{name} has no API token {token_id}")
 
     def user_for_token(self, token: str) -> User | None:
-        """The active user an API token belongs to."""
+        """The active user an API token belongs to; its last use is recorded (at most once a minute)."""
+        found = self.token_holder(token)
+        if found is None:
+            return None
+        user, due = found
+        if due is not None:
+            self.record_token_use(due, user.name)
+        return user
+
+    def token_holder(self, token: str) -> tuple[User, int | None] | None:
+        """The active user an API token belongs to, and the token's id when its last use is due to be recorded
+        (at most once a minute, so that reading with a token is not a write every time). Only reads."""
         with self.engine.connect() as conn:
             row = conn.execute(_BY_TOKEN, {"digest": _digest(token)}).first()
         if row is None or row.disabled:
             return None
-        now = _now()
-        if row.last_used_at is None or now - _aware(row.last_used_at) > timedelta(minutes=1):
-            # Recorded at most once a minute, so that reading with a token is not a write every time; and
-            # only if the store can take it (a full disk must not stop a script from reading).
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        api_tokens.update().where(api_tokens.c.id == row.token_id).values(last_used_at=now)
-                    )
-            except sa.exc.SQLAlchemyError as exc:
-                log.warning("API token of %s: last use not recorded: %s", row.name, exc)
-        return _user(row)
+        due = row.last_used_at is None or _now() - _aware(row.last_used_at) > timedelta(minutes=1)
+        return _user(row), (int(row.token_id) if due else None)
+
+    def record_token_use(self, token_id: int, name: str) -> None:
+        """Note that a token was used now, if the store can take it (a full disk must not stop a reader)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    api_tokens.update().where(api_tokens.c.id == token_id).values(last_used_at=_now())
+                )
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("API token of %s: last use not recorded: %s", name, exc)
 
     def start_session(self, user: User, hours: int) -> tuple[str, str]:
         """A new browser session; returns (session token, CSRF token)."""

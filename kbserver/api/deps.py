@@ -45,9 +45,12 @@ async def optional_user(request: Request, services: ServicesDep) -> User | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("use the header 'Authorization: Bearer <token>'")
-        user = services.users.user_for_token(token.strip())
-        if user is None:
+        holder = services.users.token_holder(token.strip())  # a read: SQLite's WAL never makes it wait
+        if holder is None:
             raise NotAuthenticated("invalid or revoked API token")
+        user, due = holder
+        if due is not None:  # a write, which a locked store would make wait: never on the event loop
+            services.defer_write(services.users.record_token_use, due, user.name)
     elif cookie := request.cookies.get(SESSION_COOKIE):
         found = services.users.session(cookie)
         if found:

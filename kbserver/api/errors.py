@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from git.exc import GitError
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,6 +20,22 @@ from kbserver.errors import InvalidInput, KBError, NotAuthenticated, storage_ful
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated", 403: "forbidden"}
+
+
+class ErrorInfo(BaseModel):
+    """What went wrong."""
+
+    code: str = Field(
+        description="machine-readable: invalid_input, not_authenticated, forbidden, not_found, ..."
+    )
+    message: str = Field(description="for people: names the problem")
+    details: Any = Field(None, description="more about it; for invalid_input, each field and its message")
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error answer."""
+
+    error: ErrorInfo
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from approval.policy import POLICY_FILE, lint_policy
-from kbserver.content import Corpus, Finding, lint_corpus, parse_document
+from kbserver.content import Corpus, Document, Finding, lint_corpus, parse_document
 from kbserver.content.assets import asset_problem
 from kbserver.errors import KBError, NotFound
 from kbserver.repository import ContentRepository
@@ -119,11 +119,51 @@ def lint_change(repo: ContentRepository, base: str, head: str, today: date | Non
     changed = {p for p in every_change if p.startswith("docs/")}
     all_paths = set(repo.paths(head))
     links = repo.symlinks(head, prefix="")
-    id_paths: dict[str, list[str]] = {}
-    for path, line in repo.grep_first(head, r"^id:[[:space:]]").items():
-        id_paths.setdefault(line.split(":", 1)[1].strip().strip("'\""), []).append(path)
     wanted = {p for p in changed if p.endswith(".md") and p in all_paths and p not in links}
     documents = {p: parse_document(p, repo.read(head, p) or b"") for p in wanted}
+    findings = _lint_some(repo, head, documents, all_paths, _id_paths(repo, head), today)
+    config = _site_config(repo, head, links) if CONFIG_FILE in every_change else None
+    files = file_findings(every_change & (all_paths | set(links)), set(links) & every_change, config)
+    return _sorted(findings + files)
+
+
+def lint_draft(
+    repo: ContentRepository, commit: str, path: str, text: str, today: date | None = None
+) -> tuple[Document, list[Finding]]:
+    """Lint one document as the editor holds it, in place of path at commit (the editor's live check).
+
+    As for a change request, only the draft and the documents it links to are parsed, not all of the content.
+    """
+    draft = parse_document(path, text)
+    all_paths = set(repo.paths(commit)) | {path}
+    # The ids of every other document; what path held at commit is replaced by the draft.
+    id_paths = {
+        doc_id: rest
+        for doc_id, paths in _id_paths(repo, commit).items()
+        if (rest := [p for p in paths if p != path])
+    }
+    return draft, _sorted(_lint_some(repo, commit, {path: draft}, all_paths, id_paths, today))
+
+
+def _id_paths(repo: ContentRepository, commit: str) -> dict[str, list[str]]:
+    # One `git grep` for every document's id, instead of parsing every document.
+    found: dict[str, list[str]] = {}
+    for path, line in repo.grep_first(commit, r"^id:[[:space:]]").items():
+        found.setdefault(line.split(":", 1)[1].strip().strip("'\""), []).append(path)
+    return found
+
+
+def _lint_some(
+    repo: ContentRepository,
+    head: str,
+    wanted: dict[str, Document],
+    all_paths: set[str],
+    id_paths: dict[str, list[str]],
+    today: date | None,
+) -> list[Finding]:
+    """The findings of the wanted documents against the content at head, parsing only what they link to and
+    the sources they translate besides them."""
+    documents = dict(wanted)
     for doc in list(documents.values()):
         related = {
             posixpath.normpath(posixpath.join(posixpath.dirname(doc.path), link.href.partition("#")[0]))
@@ -137,9 +177,7 @@ def lint_change(repo: ContentRepository, base: str, head: str, today: date | Non
     corpus = Corpus(documents=documents, files=all_paths)
     former, is_stale = _history_checks(repo, head)
     findings = lint_corpus(corpus, today or date.today(), former, is_stale, id_paths)  # type: ignore[arg-type]
-    config = _site_config(repo, head, links) if CONFIG_FILE in every_change else None
-    files = file_findings(every_change & (all_paths | set(links)), set(links) & every_change, config)
-    return _sorted([f for f in findings if f.path in wanted] + files)
+    return [f for f in findings if f.path in wanted]
 
 
 def stale_by_owner(repo: ContentRepository, ref: str) -> list[dict[str, object]]:

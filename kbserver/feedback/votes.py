@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from kbserver.errors import NotFound
 from kbserver.store.database import writing
 from kbserver.store.schema import deviations, feedback, flags, users
 
@@ -71,7 +72,9 @@ class FeedbackStore:
     def get(self, feedback_id: int) -> dict[str, Any]:
         """One feedback record with its user's name."""
         with self.engine.connect() as conn:
-            row = conn.execute(_SELECT.where(feedback.c.id == feedback_id)).one()
+            row = conn.execute(_SELECT.where(feedback.c.id == feedback_id)).first()
+        if row is None:
+            raise NotFound(f"no feedback {feedback_id}")
         return _row(row)
 
     def for_ticket(self, ticket: str) -> list[dict[str, Any]]:
@@ -143,8 +146,7 @@ def _row(row: Any) -> dict[str, Any]:
 
 
 def _same_instant(stored: datetime, now: datetime) -> bool:
-    # SQLite hands datetimes back without their zone.
-    return stored.replace(tzinfo=None) == now.astimezone(UTC).replace(tzinfo=None)
+    return stored == now  # both in UTC: the store's Timestamp columns give the zone back on every database
 
 
 def purge_comments(engine: sa.Engine, days: int) -> int:

@@ -79,13 +79,15 @@ class ContentRepository(History):
                 raise NotFound(f"no such revision: {ref}") from exc
 
     def head(self, branch: str) -> str | None:
-        """The commit a branch points at, or None when the branch does not exist."""
+        """The commit a branch points at, or None when the branch does not exist.
+
+        Read from the ref files as git wrote them (loose or packed), without a git process: every request
+        that needs main's commit asks this."""
         with self._repo() as repo:
-            ref = f"refs/heads/{branch}"
             try:
-                return str(repo.git.rev_parse("--verify", "--quiet", ref))
-            except git.GitCommandError:
-                return None
+                return git.SymbolicReference.dereference_recursive(repo, f"refs/heads/{branch}")
+            except ValueError:
+                return None  # no such branch, or a name git would refuse
 
     def files(self, commit: str, prefix: str = "docs/") -> Iterator[tuple[str, bytes]]:
         """Every file below prefix at a commit, as (path, content)."""

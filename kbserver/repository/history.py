@@ -6,13 +6,14 @@ branches and the writes on top of it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import git
 
-from kbserver.errors import NotFound, RepositoryError
+from kbserver.errors import KBError, NotFound, RepositoryError
 from kbserver.repository.identity import CommitInfo
 
 
@@ -21,18 +22,38 @@ class History:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._handles = threading.local()
 
     @contextmanager
     def _repo(self) -> Iterator[git.Repo]:
-        try:
-            repo = git.Repo(self.path)
-        except (git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:
-            raise RepositoryError(
-                f"{self.path} is not a content repository (run `kb init {self.path}`)"
-            ) from exc
+        """This thread's handle on the repository, kept open between calls.
+
+        GitPython reads objects through one `git cat-file --batch` process per handle (GitCmdObjectDB), so a
+        handle that stays open reads every blob and tree through that one process instead of starting a git
+        process per read. Its pipe serves one reader at a time, hence one handle per thread. A handle that
+        failed in an unexpected way is dropped, so that the next call starts a fresh reader."""
+        repo: git.Repo | None = getattr(self._handles, "repo", None)
+        if repo is None:
+            try:
+                repo = git.Repo(self.path, odbt=git.GitCmdObjectDB)
+            except (git.NoSuchPathError, git.InvalidGitRepositoryError) as exc:
+                raise RepositoryError(
+                    f"{self.path} is not a content repository (run `kb init {self.path}`)"
+                ) from exc
+            self._handles.repo = repo
         try:
             yield repo
-        finally:
+        except (KBError, git.GitCommandError):
+            raise  # a refusal or a failed git command: the reader is fine
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop this thread's git reader (the others stop when the repository object is dropped)."""
+        repo = getattr(self._handles, "repo", None)
+        self._handles.repo = None
+        if repo is not None:
             repo.close()
 
     def changed_since(self, path: str, commit: str, ref: str) -> bool:

@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
+
+
+class Timestamp(sa.types.TypeDecorator[datetime]):
+    """A moment in UTC, read back with its time zone from every database.
+
+    PostgreSQL keeps the zone; SQLite stores the text without it, and SQLAlchemy would even drop the offset of
+    a non-UTC time as it writes. So every moment is turned to UTC on the way in, and one read back without a
+    zone is UTC (as it was written). The column is `DateTime(timezone=True)` underneath: no migration."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        # A zone-less moment (a report range from a bare date) is taken as UTC: reports name weeks in UTC.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 metadata = sa.MetaData()
 
@@ -11,7 +36,7 @@ schema_migrations = sa.Table(
     metadata,
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("applied_at", Timestamp(), nullable=False),
 )
 
 users = sa.Table(
@@ -24,7 +49,7 @@ users = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=True),
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
 )
 
 api_tokens = sa.Table(
@@ -34,8 +59,8 @@ api_tokens = sa.Table(
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("label", sa.String(200), nullable=False, default=""),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("last_used_at", Timestamp(), nullable=True),
 )
 
 sessions = sa.Table(
@@ -44,8 +69,8 @@ sessions = sa.Table(
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
     sa.Column("csrf_token", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("expires_at", Timestamp(), nullable=False),
 )
 
 # Failed logins per account and per client address, for the growing delay between attempts (migration 7).
@@ -55,8 +80,8 @@ login_throttle = sa.Table(
     # "account:<name>", "address:<ip>", "pair:<ip> <name>"; "known:<ip> <name>" after a login from there
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("failures", sa.Integer, nullable=False),
-    sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=False, index=True),
-    sa.Column("blocked_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_failure_at", Timestamp(), nullable=False, index=True),
+    sa.Column("blocked_until", Timestamp(), nullable=True),
 )
 
 search_log = sa.Table(
@@ -67,7 +92,7 @@ search_log = sa.Table(
     sa.Column("filters", sa.String(1000), nullable=False, default=""),
     sa.Column("results", sa.Integer, nullable=False),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True, index=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("created_at", Timestamp(), nullable=False, index=True),
     # The content-gap report counts searches with results that nobody opened or linked to a ticket.
     sa.Column("opened_doc_id", sa.String(32), nullable=True),
     sa.Column("linked", sa.Boolean, nullable=False, server_default=sa.false()),
@@ -84,8 +109,8 @@ change_requests = sa.Table(
     sa.Column("base_commit", sa.String(40), nullable=False),
     sa.Column("head_commit", sa.String(40), nullable=False),
     sa.Column("merged_commit", sa.String(40), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
 )
 
 reviews = sa.Table(
@@ -98,7 +123,7 @@ reviews = sa.Table(
     sa.Column("verdict", sa.String(24), nullable=False),
     sa.Column("head_commit", sa.String(40), nullable=False),
     sa.Column("body", sa.Text, nullable=False, default=""),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
 )
 
 # Append-only: nothing in the API or the CLI updates or deletes these rows.
@@ -113,7 +138,7 @@ change_events = sa.Table(
     sa.Column("to_state", sa.String(24), nullable=True),
     sa.Column("head_commit", sa.String(40), nullable=False),
     sa.Column("detail", sa.Text, nullable=False, default=""),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
 )
 
 feedback = sa.Table(
@@ -127,8 +152,8 @@ feedback = sa.Table(
     sa.Column("helpful", sa.Boolean, nullable=False),
     sa.Column("outcome", sa.String(16), nullable=True),
     sa.Column("comment", sa.Text, nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("updated_at", Timestamp(), nullable=False),
     sa.Column("week", sa.String(10), nullable=True),  # the Monday of created_at's week (migration 5)
     sa.UniqueConstraint("user_id", "doc_id", "ticket", name="uq_feedback_user_doc_ticket"),
     # Covering indexes: the reports read these columns only, so the table itself is not visited.
@@ -149,8 +174,8 @@ flags = sa.Table(
     sa.Column("change_id", sa.Integer, sa.ForeignKey("change_requests.id"), nullable=True, index=True),
     sa.Column("resolution", sa.Text, nullable=True),
     sa.Column("resolved_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("closed_at", Timestamp(), nullable=True),
 )
 
 deviations = sa.Table(
@@ -165,8 +190,8 @@ deviations = sa.Table(
     sa.Column("state", sa.String(16), nullable=False, index=True),
     sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
     sa.Column("review_comment", sa.Text, nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", Timestamp(), nullable=False),
+    sa.Column("reviewed_at", Timestamp(), nullable=True),
 )
 
 # ServiceNow (migration 8). The outbox carries each link of a document to a ticket to the instance: at least

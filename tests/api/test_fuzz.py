@@ -1,4 +1,5 @@
-"""A bounded fuzz run over the OpenAPI for every role: whatever is sent, the answer is never a 5xx."""
+"""A bounded fuzz run over the OpenAPI for every role: whatever is sent, the answer is never a 5xx, and it
+conforms to the schema (a declared status code, content type, headers and body)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,13 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from kbserver.api.app import create_app
 from kbserver.services import Services
@@ -28,14 +36,20 @@ MAX_EXAMPLES = 600
 # The readiness checks' documented answer while the site or index is not there yet (this app builds no site).
 EXPECTED_5XX = {("GET", "/api/health/ready", 503), ("GET", "/readyz", 503)}
 SECONDS_PER_ROLE = 15.0
+CONFORMANCE = [
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @dataclass
 class Failures:
-    """5xx answers seen, with the server's traceback."""
+    """5xx answers seen, with the server's traceback, and answers that do not conform to the schema."""
 
     found: list[str] = field(default_factory=list)
-    seen: set[tuple[str, str, int]] = field(default_factory=set)
+    seen: set[tuple[Any, ...]] = field(default_factory=set)
 
 
 class _Tracebacks(logging.Handler):
@@ -148,6 +162,15 @@ def test_no_5xx_for_any_request(role: str, fuzz_client: TestClient, fuzz_service
                 f"body={kwargs.get('json', kwargs.get('content', kwargs.get('data')))!r} "
                 f"-> {response.status_code}\n" + "\n".join(trace)
             )
+        try:
+            case.validate_response(response, checks=CONFORMANCE)
+        except FailureGroup as group:  # each failed check, with the response
+            kinds = tuple(sorted({type(f).__name__ for f in group.exceptions}))
+            if (*key, kinds) not in failures.seen:
+                failures.seen.add((*key, kinds))
+                failures.found.append(
+                    f"{case.method} {kwargs['url']} -> {response.status_code}\n{group}"[:1500]
+                )
 
     try:
         run()

@@ -109,7 +109,8 @@ async def change_action(
 ) -> Response:
     """Run an action from the page's forms; the workflow enforces who may do what (403 otherwise)."""
     if action not in ACTIONS:
-        return _page(request, services, user, number, KBError(f"unknown action {action!r}"))
+        unknown = KBError(f"unknown action {action!r}")
+        return await run_in_threadpool(_page, request, services, user, number, unknown)
     work = services.workflow
     calls: dict[str, Any] = {
         "approve": lambda: work.approve(user, number, body),
@@ -126,5 +127,5 @@ async def change_action(
     except KBError as exc:
         if exc.status in (401, 403):
             raise
-        return _page(request, services, user, number, exc)
+        return await run_in_threadpool(_page, request, services, user, number, exc)
     return RedirectResponse(f"/app/changes/{number}", status_code=303)

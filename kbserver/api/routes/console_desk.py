@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from kbserver.api.deps import MAX_RECORD_ID, AdminUser, LeadUser, RecordId, ReportReader, ServicesDep
@@ -25,7 +26,7 @@ Until = Annotated[date | None, Query(alias="to")]
 @router.get("/queues")
 async def queues(request: Request, user: LeadUser, services: ServicesDep) -> Response:
     """Open flags and pending script deviations, with their actions."""
-    flags = services.flags.find([FlagState.OPEN.value, FlagState.LINKED.value])
+    flags = await run_in_threadpool(services.flags.find, [FlagState.OPEN.value, FlagState.LINKED.value])
     for flag in flags:
         flag["document"] = await services.run_search(services.search.brief, flag["document_id"]) or {}
     return render(
@@ -33,7 +34,7 @@ async def queues(request: Request, user: LeadUser, services: ServicesDep) -> Res
         "queues.html",
         user=user,
         flags=flags,
-        deviations=services.deviations.find("pending"),
+        deviations=await run_in_threadpool(services.deviations.find, "pending"),
         link=services.tickets.as_json,
     )
 

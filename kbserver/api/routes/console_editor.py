@@ -39,9 +39,8 @@ async def edit_document(doc_id: str, request: Request, user: LeadUser, services:
     stored = await services.run_search(services.search.brief, doc_id)
     if stored is None:
         raise NotFound(f"no document with id {doc_id}")
-    text = (services.repository.read(stored["index_commit"], stored["path"]) or b"").decode(
-        "utf-8", "replace"
-    )
+    source = await run_in_threadpool(services.repository.read, stored["index_commit"], stored["path"])
+    text = (source or b"").decode("utf-8", "replace")
     return _editor(request, user, path=stored["path"], text=text, change=None, title=f"{doc_id}: ", new=False)
 
 
@@ -113,6 +112,6 @@ async def save(
     except KBError as exc:
         if exc.status in (401, 403):
             raise
-        record = services.workflow.records.get(change) if change else None
+        record = await run_in_threadpool(services.workflow.records.get, change) if change else None
         return _editor(request, user, exc.status, exc, change=record, **form)
     return RedirectResponse(f"/app/changes/{change}", status_code=303)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from kbserver.api.contract import errors
 from kbserver.api.deps import CurrentUser, ServicesDep
-from kbserver.content import Corpus, lint_corpus, parse_document, render_html
-from kbserver.errors import InvalidInput
+from kbserver.api.models.content import ContentCheck
+from kbserver.commands.lint import lint_draft
+from kbserver.content import render_html
+from kbserver.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/content", tags=["content"])
 MAX_DOCUMENT = 500_000
@@ -21,20 +23,20 @@ class Draft(BaseModel):
     text: str = Field(max_length=MAX_DOCUMENT)
 
 
-@router.post("/check")
+@router.post("/check", response_model=ContentCheck, responses=errors(400, 401, 403, 404, 422))
 def check(draft: Draft, _user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
-    """Lint a draft against the content of main, and render its preview."""
+    """Lint a draft against the content of main, and render its preview. Only the draft and the documents it
+    links to are parsed (as for a change request's check), so the editor's check takes as long however large
+    the knowledge base grows."""
     if ".." in draft.path.split("/"):
         raise InvalidInput("path must stay inside docs/")
     commit = services.main_commit()
-    corpus = Corpus.from_files(services.repository.files(commit) if commit else [])
-    corpus.documents[draft.path] = parse_document(draft.path, draft.text)
-    corpus.files.add(draft.path)
-    findings = [f for f in lint_corpus(corpus, date.today()) if f.path == draft.path]
-    doc = corpus.documents[draft.path]
+    if commit is None:
+        raise NotFound(f"branch {services.settings.branch} does not exist yet: nothing to check against")
+    doc, findings = lint_draft(services.repository, commit, draft.path, draft.text)
     return {
         "findings": [f.as_json() for f in findings],
         "errors": sum(f.severity == "error" for f in findings),
         "title": doc.title,
-        "html": render_html(doc.body, draft.path, corpus.files),
+        "html": render_html(doc.body, draft.path, set(services.repository.paths(commit)) | {draft.path}),
     }

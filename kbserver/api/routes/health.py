@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kbserver import __version__, readiness
 from kbserver.api.deps import ServicesDep
+from kbserver.api.models.people import HealthOut
 from kbserver.services import Services
 from kbserver.store.database import schema_version
 
@@ -42,7 +43,7 @@ def _schema_version(services: Services) -> int | None:
         return None
 
 
-@router.get("/api/health")
+@router.get("/api/health", response_model=HealthOut)
 def health(services: ServicesDep) -> dict[str, Any]:
     """Liveness and the commit being served (no login needed); 200 while the process serves."""
     commit = services.main_commit()

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
+from kbserver.api.contract import errors
 from kbserver.api.deps import ReportReader, ServicesDep
+from kbserver.api.models.reports import ReportRows
 from kbserver.commands.reports import ReportName, report
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -15,7 +17,7 @@ Since = Annotated[datetime | None, Query(alias="from", description="start of the
 Until = Annotated[datetime | None, Query(alias="to", description="end of the range, exclusive")]
 
 
-@router.get("/{name}")
+@router.get("/{name}", response_model=ReportRows, responses=errors(401, 403, 422))
 def get_report(
     name: Annotated[ReportName, Path(description="which report")],
     _reader: ReportReader,

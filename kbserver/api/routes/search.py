@@ -8,15 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from kbserver.api.contract import errors
 from kbserver.api.deps import Reader, RecordId, ServicesDep
+from kbserver.api.models.content import SearchResults, Suggestions
 from kbserver.content.model import Kind
 from kbserver.search.query import MAX_QUERY
 
-router = APIRouter(prefix="/api", tags=["search"])
+router = APIRouter(prefix="/api", tags=["search"], responses=errors(401, 422))
 QueryText = Annotated[str, Query(max_length=MAX_QUERY, description='words, "phrases", -exclusions, filters')]
 
 
-@router.get("/search")
+@router.get("/search", response_model=SearchResults)
 async def search(
     services: ServicesDep,
     user: Reader,
@@ -40,7 +42,7 @@ async def search(
     started = time.perf_counter()
     result = await services.run_search(services.search.search, q, filters, limit, offset, facets)
     services.metrics.search(time.perf_counter() - started, int(result["total"]))
-    result["search_id"] = await services.run_write(
+    result["search_id"] = await services.run_write_unless_busy(
         services.search_log.record, q, filters, result["total"], user.id if user else None
     )
     return result
@@ -50,7 +52,7 @@ class Opened(BaseModel):
     document_id: str = Field(pattern=r"^(KB|SCR|PROC)-\d{2,}$")
 
 
-@router.post("/search/{search_id}/opened", status_code=204)
+@router.post("/search/{search_id}/opened", status_code=204, responses=errors(400, 403, 404, 503))
 async def opened(search_id: RecordId, body: Opened, services: ServicesDep, user: Reader) -> None:
     """Say that a result of this search was opened (the content-gap report counts searches nobody used)."""
     await services.run_write(
@@ -58,7 +60,7 @@ async def opened(search_id: RecordId, body: Opened, services: ServicesDep, user:
     )
 
 
-@router.get("/suggest")
+@router.get("/suggest", response_model=Suggestions)
 async def suggest(services: ServicesDep, _user: Reader, q: QueryText = "") -> dict[str, Any]:
     """Title completions as the operator types."""
     return await services.run_search(services.search.suggest, q)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from kbserver.api.contract import errors
 from kbserver.api.deps import SESSION_COOKIE, CurrentUser, ServicesDep, optional_user
+from kbserver.api.models.people import LoginOut, Me
 from kbserver.services import Services
 from kbserver.users import User
 
@@ -39,7 +42,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/api/session")
+@router.post("/api/session", response_model=LoginOut, responses=errors(400, 401, 409, 422, 429, 503))
 def login(body: Login, request: Request, response: Response, services: ServicesDep) -> dict[str, Any]:
     """Log in with name and password; sets the session cookie and returns the CSRF token. Failed logins
     slow down per account and per address: 429 with Retry-After while a wait runs."""
@@ -48,16 +51,16 @@ def login(body: Login, request: Request, response: Response, services: ServicesD
     return {"user": user.as_json(), "csrf_token": csrf}
 
 
-@router.delete("/api/session", status_code=204)
+@router.delete("/api/session", status_code=204, responses=errors(401, 403))
 async def logout(request: Request, response: Response, services: ServicesDep) -> None:
     """End the browser session."""
     await optional_user(request, services)  # checks the CSRF token of a cookie session
     if cookie := request.cookies.get(SESSION_COOKIE):
-        services.users.end_session(cookie)
+        await run_in_threadpool(services.users.end_session, cookie)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
-@router.get("/api/me")
+@router.get("/api/me", response_model=Me, responses=errors(401))
 def me(user: CurrentUser, request: Request, services: ServicesDep) -> dict[str, Any]:
     """The logged-in user, the CSRF token of a browser session, and the ticket pattern forms check."""
     return {
