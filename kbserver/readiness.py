@@ -78,6 +78,8 @@ def check(
     except (GitError, KBError) as exc:
         log.warning("health: the content repository does not answer (%s)", exc)
         main, unreadable = None, "the content repository does not answer"
+    if main is None and not (repository.path / "HEAD").is_file():
+        unreadable = "the content repository does not answer"  # gone, or not a repository any more
     at = index_commit(index)
     behind = 0
     if main is None:

@@ -64,7 +64,7 @@ def until(condition: Callable[[], object], seconds: float = 20.0) -> None:
 def _feedback(client: TestClient, auth: str, body: dict[str, object] = FEEDBACK) -> float:
     started = time.monotonic()
     response = client.post("/api/feedback", json=body, headers={"Authorization": auth})
-    assert response.status_code == 201, response.text
+    assert response.status_code in (200, 201), response.text  # 200: the same vote again, updated
     return time.monotonic() - started
 
 

@@ -8,6 +8,7 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from kbserver.api.contract import errors
 from kbserver.api.deps import ServicesDep, optional_user
 from kbserver.errors import Forbidden, NotAuthenticated
 from kbserver.metrics import CONTENT_TYPE
@@ -49,8 +50,7 @@ async def _check_access(request: Request, services: Services) -> None:
     response_class=Response,
     responses={
         200: {"content": {CONTENT_TYPE: {}}, "description": "every series, in the Prometheus text format"},
-        401: {"description": "no metrics token, no login, or a wrong token"},
-        403: {"description": "logged in, but not an admin"},
+        **errors(401, 403),
     },
 )
 async def metrics(request: Request, services: ServicesDep) -> Response:
