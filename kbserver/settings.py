@@ -31,7 +31,10 @@ class Settings(BaseSettings):
     log_level: str = Field("info", description="Log level of the service.")
     log_format: str = Field("text", description="Log lines as `text` or as one `json` object per line.")
     search_threads: int = Field(
-        4, ge=1, le=64, description="Threads that run searches; each holds its own Whoosh searcher in memory."
+        1,
+        ge=1,
+        le=64,
+        description="Threads per process that run searches; each holds its own Whoosh searcher in memory.",
     )
     search_cache: int = Field(
         1024,

@@ -55,7 +55,9 @@ def check_port_free(host: str, port: int) -> None:
 
 def _listen(host: str, port: int) -> socket.socket:
     family, address = _address(host, port)
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on connections of a socket that says it is TCP.
+    # Without it Nagle's algorithm held each answer's last segment for the client's delayed ACK (+40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(address)
