@@ -313,7 +313,9 @@ class SearchService:
         # The fewer hits are collected, the more of the matches Whoosh can skip unscored.
         window = max(offset + limit, FACET_WINDOW) if facets else offset + limit
         scan = max(window, PHRASE_SCAN) if parsed.phrases else window
-        found = searcher.search(plan.query, filter=reader.allowed(parsed.filters), limit=scan)
+        allowed = reader.allowed(parsed.filters)
+        # An empty set must not reach Whoosh: it reads a falsy filter as no filter at all.
+        found = searcher.search(plan.query if allowed else wq.NullQuery, filter=allowed or None, limit=scan)
         hits = found.top_n
         # No second pass over every match: the total is exact when it fits the window, an estimate beyond.
         exact = len(hits) < scan

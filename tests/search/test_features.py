@@ -106,3 +106,9 @@ def test_a_query_clearly_in_one_language_searches_that_language(starter_search: 
     assert english["results"] and {r["lang"] for r in english["results"]} == {"en"}
     shared = starter_search.search("vpn", limit=50)  # a word both languages use: both are searched
     assert {r["lang"] for r in shared["results"]} == {"es", "en"}
+
+
+def test_a_filter_nothing_passes_finds_nothing(starter_search: SearchService) -> None:
+    for text, filters in (("", {"tag": ["no-such-tag"]}), ("vpn", {"owner": ["nobody"]})):
+        answer = starter_search.search(text, filters, facets=True)
+        assert answer["results"] == [] and answer["total"] == 0
