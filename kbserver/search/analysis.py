@@ -105,15 +105,6 @@ def vocabulary(text: str) -> set[str]:
     return {w.translate(accent_map) for w in set(_WORD.findall(text.lower()))}
 
 
-def transpositions(word: str) -> list[str]:
-    """The word with each pair of neighbouring letters swapped: the commonest typo of fast typists."""
-    return [
-        word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-        for i in range(len(word) - 1)
-        if word[i] != word[i + 1]
-    ]
-
-
 def edit_distance(a: str, b: str) -> int:
     """Damerau-Levenshtein distance (optimal string alignment): a swap of neighbours costs 1."""
     rows = [list(range(len(b) + 1))]

@@ -104,7 +104,8 @@ class Synonyms:
         return self.groups.get(word, [word])
 
 
-def _stems(word: str, langs: tuple[str, ...]) -> list[tuple[str, str]]:
+def stems(word: str, langs: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(language, stem) of the word in each language, without repeats."""
     return list(dict.fromkeys((lang, t.text) for lang in langs for t in _ANALYZERS[lang](word)))
 
 
@@ -129,7 +130,7 @@ def _fields(word: str, langs: tuple[str, ...], weight: float) -> list[wq.Query]:
     """The word's stem in each language's all-text and title fields."""
     return [
         term
-        for lang, stem in _stems(word, langs)
+        for lang, stem in stems(word, langs)
         for term in (
             wq.Term(f"text_{lang}", stem, boost=weight),
             wq.Term(f"title_{lang}", stem, boost=weight * TITLE_BOOST),
@@ -192,7 +193,7 @@ def build_query(
     else:
         query = wq.Every()
     if parsed.excluded:
-        excluded = [wq.Term(f"text_{lang}", s) for w in parsed.excluded for lang, s in _stems(w, langs)]
+        excluded = [wq.Term(f"text_{lang}", s) for w in parsed.excluded for lang, s in stems(w, langs)]
         query = wq.AndNot(query, wq.Or(excluded))
     return plan._replace(query=query)
 

@@ -15,26 +15,15 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from kbserver.errors import RepositoryError
-from kbserver.search.analysis import LANGS, language_analyzer
+from kbserver.search.analysis import LANGS
 from kbserver.search.index import META_PATH, SearchIndex
-from kbserver.search.query import (
-    FIRST_LETTER_TYPO,
-    MAX_COMPLETIONS,
-    MAX_TYPOS,
-    TYPO_BOOST,
-    ParsedQuery,
-    Synonyms,
-    build_filter,
-    build_query,
-    parse_query,
-)
-from kbserver.search.snippet import best_section, lower, make_snippet, phrase_pattern, word_pattern
-from kbserver.search.typos import TypoTable, allowed_typos, load_table
+from kbserver.search.query import ParsedQuery, Synonyms, build_filter, build_query, parse_query, stems
+from kbserver.search.snippet import best_section, lower, make_snippet, with_phrases, word_pattern
+from kbserver.search.typos import TypoTable, load_table
+from kbserver.search.words import Words, query_langs, stemmed_in
 
 MAX_LIMIT = 100
 FACET_WINDOW = 100  # facets count the kinds, languages and tags of this many best hits
-PREFIX_SCAN = 300  # completions looked at for an unfinished word
-LANG_EVIDENCE = 4.0  # how much more common a word must be in one language to say the query is in it
 PHRASE_SCAN = 400  # hits with all of a phrase's words whose text is checked for the phrase itself
 CACHE_SIZE = 1024  # answers kept per index state: a desk types the same prefixes all day
 FACETS = {"kind": "kind", "lang": "lang", "tag": "tags"}
@@ -77,92 +66,6 @@ class _Reader:
         return self.facet_sets[facet]
 
 
-class _Words:
-    """What the index knows of the query's words, worked out once per query."""
-
-    def __init__(self, searcher: Any, typos: TypoTable) -> None:
-        self.searcher = searcher
-        self.table = typos
-
-    def frequency(self, word: str) -> int:
-        return self.table.frequency(word)
-
-    def known(self, word: str) -> bool:
-        return self.table.known(word)
-
-    def typo_forms(self, word: str) -> list[tuple[float, str]]:
-        """(weight, form) of indexed words in typo distance: nearest, same first letter, frequent first."""
-        found = []
-        for distance, form in self.table.candidates(word, allowed_typos(word)):
-            if (frequency := self.frequency(form)) > 0:  # a word every document has lost is no candidate
-                found.append((distance, form[0] != word[0], -frequency, form))
-        found.sort()
-        return [
-            (TYPO_BOOST / distance * (FIRST_LETTER_TYPO if other_first else 1.0), form)
-            for distance, other_first, _, form in found[:MAX_TYPOS]
-        ]
-
-    def completions(self, prefix: str) -> list[str]:
-        """The most frequent indexed words starting with prefix (a bounded number: prefixes can be broad)."""
-        if len(prefix) < 2:
-            return []
-        words = self.table.completions(prefix, PREFIX_SCAN)
-        return sorted(words, key=lambda t: -self.frequency(t))[:MAX_COMPLETIONS]
-
-
-def _stems_of(word: str, langs: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(lang, t.text) for lang in langs for t in language_analyzer(lang)(word)]
-
-
-def _with_phrases(
-    searcher: Any, phrases: list[list[str]], hits: list[Any], window: int
-) -> tuple[list[Any], int]:
-    """The hits whose title, tags or text hold every phrase, word after word (at most window of them), and
-    how many hits were checked."""
-    patterns = [phrase_pattern(p) for p in phrases]
-    kept, checked = [], 0
-    for score, doc in hits:
-        checked += 1
-        stored = searcher.stored_fields(doc)
-        text = lower(f"{stored.get('title', '')}\n{stored.get('tags', '')}\n{stored.get('body', '')}")
-        if all(p.search(text) for p in patterns):
-            kept.append((score, doc))
-            if len(kept) >= window:
-                break
-    return kept, checked
-
-
-def _query_langs(reader: _Reader, words: list[str]) -> tuple[str, ...]:
-    """The languages to search when the query names none: one language when the query is clearly in it.
-
-    A word votes for a language when it is far more common there (LANG_EVIDENCE times, per document) than in
-    the other; words both languages use ("vpn", "error") and unknown words do not vote. One language is
-    searched when it has votes and the other none; otherwise both are. Searching one language's fields
-    halves the work, and a page in the other language would not have held those words anyway.
-    """
-    sizes = {lang: len(docs) for lang, docs in reader.documents_with("lang").items()}
-    votes = dict.fromkeys(LANGS, 0)
-    for word in dict.fromkeys(words):
-        share = {
-            lang: max(
-                (reader.searcher.doc_frequency(f"text_{lang}", s) for _, s in _stems_of(word, (lang,))),
-                default=0,
-            )
-            / max(sizes.get(lang, 0), 1)
-            for lang in LANGS
-        }
-        for lang in LANGS:
-            if share[lang] > 0 and all(share[lang] >= LANG_EVIDENCE * share[o] for o in LANGS if o != lang):
-                votes[lang] += 1
-    chosen = [lang for lang in LANGS if votes[lang]]
-    return tuple(chosen) if len(chosen) == 1 else LANGS
-
-
-def _stemmed_in(searcher: Any, word: str, langs: tuple[str, ...]) -> bool:
-    """Some stem of the word occurs in the content (then it is no typo, only an unseen form)."""
-    return any(searcher.doc_frequency(f"text_{lang}", stem) for lang, stem in _stems_of(word, langs))
-
-
 @dataclass
 class _Briefs:
     """Document briefs read from one state of the index (generation and TOC), shared by all threads."""
@@ -188,9 +91,6 @@ class SearchService:
         self._briefs: _Briefs | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
-
-    def _typo_table(self, generation: Path) -> TypoTable:
-        return load_table(generation)
 
     def close(self) -> None:
         """Close every thread's searcher (their files stay open until then)."""
@@ -230,7 +130,7 @@ class SearchService:
         synonyms_file = generation / "synonyms.txt"
         synonyms = Synonyms(synonyms_file.read_text() if synonyms_file.is_file() else "")
         reader = _Reader(
-            generation, ix, ix.searcher(), synonyms, ix.latest_generation(), self._typo_table(generation)
+            generation, ix, ix.searcher(), synonyms, ix.latest_generation(), load_table(generation)
         )
         self._local.reader = reader
         with self._lock:
@@ -306,9 +206,10 @@ class SearchService:
         facets: bool,
     ) -> dict[str, Any]:
         searcher = reader.searcher
-        words = _Words(searcher, reader.typos)
+        words = Words(reader.typos)
         if not parsed.filters.get("lang"):
-            langs = _query_langs(reader, parsed.words + [w for p in parsed.phrases for w in p])
+            sizes = {lang: len(docs) for lang, docs in reader.documents_with("lang").items()}
+            langs = query_langs(searcher, sizes, parsed.words + [w for p in parsed.phrases for w in p])
         plan = build_query(parsed, langs, reader.synonyms, words)
         # The fewer hits are collected, the more of the matches Whoosh can skip unscored.
         window = max(offset + limit, FACET_WINDOW) if facets else offset + limit
@@ -321,15 +222,15 @@ class SearchService:
         exact = len(hits) < scan
         estimate = min(plan.query.estimate_size(searcher.reader()), searcher.doc_count())
         if parsed.phrases:
-            hits, checked = _with_phrases(searcher, parsed.phrases, hits, window)
+            hits, checked = with_phrases(searcher, parsed.phrases, hits, window)
             estimate = round(estimate * len(hits) / max(checked, 1))  # the share of checked hits that held it
         total = len(hits) if exact else max(len(hits), estimate)
-        typos = {w: forms for w, forms in plan.typos.items() if forms and not _stemmed_in(searcher, w, langs)}
-        stems = {stem for w in parsed.words for _, stem in _stems_of(w, langs)}
+        typos = {w: forms for w, forms in plan.typos.items() if forms and not stemmed_in(searcher, w, langs)}
+        prefixes = {stem for w in parsed.words for _, stem in stems(w, langs)}
         exact_words = (
             set(parsed.words) | {f for forms in typos.values() for f in forms} | set(plan.completions)
         )
-        matches = word_pattern(exact_words, stems)
+        matches = word_pattern(exact_words, prefixes)
         suggestion = " ".join(typos[w][0] if w in typos else w for w in parsed.words) if typos else None
         matched = frozenset(d for _, d in hits)
         return {

@@ -86,3 +86,21 @@ def make_snippet(text: str, lowered: str, pattern: re.Pattern[str], start: int, 
     out.append(html.escape(text[cursor:stop]))
     extract = " ".join("".join(out).split())
     return ("… " if start > 0 else "") + extract + (" …" if stop < len(text) else "")
+
+
+def with_phrases(
+    searcher: Any, phrases: list[list[str]], hits: list[Any], window: int
+) -> tuple[list[Any], int]:
+    """The hits whose title, tags or text hold every phrase, word after word (at most window of them), and
+    how many hits were checked."""
+    patterns = [phrase_pattern(p) for p in phrases]
+    kept, checked = [], 0
+    for score, doc in hits:
+        checked += 1
+        stored = searcher.stored_fields(doc)
+        text = lower(f"{stored.get('title', '')}\n{stored.get('tags', '')}\n{stored.get('body', '')}")
+        if all(p.search(text) for p in patterns):
+            kept.append((score, doc))
+            if len(kept) >= window:
+                break
+    return kept, checked
