@@ -37,6 +37,7 @@ def _change(row: Any) -> ChangeRequest:
 # The next change-request number, computed inside the insert itself so that the insert is the allocation.
 _NEXT_NUMBER = sa.select(sa.func.coalesce(sa.func.max(change_requests.c.id), 0) + 1).scalar_subquery()
 _NUMBER_LOCK = 4242002  # PostgreSQL advisory lock of change-request creation (4242001 is the migrator's)
+_MERGE_LOCK = 4242003  # PostgreSQL advisory lock of merges, across replicas
 
 _SELECT = sa.select(change_requests, users.c.name.label("author")).join(
     users, users.c.id == change_requests.c.author_id
@@ -112,6 +113,22 @@ class ChangeRecords:
                 # A write statement, even one that matches nothing, takes SQLite's write lock until commit.
                 conn.execute(change_requests.update().where(sa.false()).values(state=change_requests.c.state))
             yield
+
+    @contextmanager
+    def merge_lock(self) -> Iterator[None]:
+        """One merge at a time across every replica sharing a PostgreSQL store (a no-op on SQLite, whose one
+        node the caller's file lock covers)."""
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        with self.engine.connect() as conn:
+            conn.execute(sa.select(sa.func.pg_advisory_lock(_MERGE_LOCK)))
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.select(sa.func.pg_advisory_unlock(_MERGE_LOCK)))
+                conn.commit()
 
     def person(self, name: str) -> tuple[str, str]:
         """A user's display name and e-mail as they are now."""

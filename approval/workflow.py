@@ -52,6 +52,12 @@ class Workflow:
             raise Conflict(f"the content repository has no branch {self.branch}")
         return head
 
+    def _get(self, number: int) -> ChangeRequest:
+        # Another replica may have written the branch: with an upstream, fetch first if it is not here yet.
+        change = self.records.get(number)
+        self.repo.current(change.branch, change.head_commit)
+        return change
+
     def prepare(self) -> None:
         """Scan main's history for deleted ids now, so that the first submit is as fast as the next ones."""
         former_ids(self.repo, self._main())
@@ -75,7 +81,7 @@ class Workflow:
         self, user: User, number: int, changes: dict[str, bytes | None], expected_head: str, message: str
     ) -> ChangeRequest:
         """Commit writes (bytes) and deletions (None) on the branch, if its head is still expected_head."""
-        change = self.records.get(number)
+        change = self._get(number)
         self._require_author_or(user, change, Role.LEAD)
         if change.state not in EDITABLE_STATES:
             raise Conflict(f"{change.ref} is {change.state.value}; it can no longer be edited")
@@ -103,7 +109,7 @@ class Workflow:
 
     def submit(self, user: User, number: int) -> ChangeRequest:
         """Ask for review; refused while lint finds errors in the branch (the findings are in the error)."""
-        change = self.records.get(number)
+        change = self._get(number)
         self._require_author_or(user, change, Role.LEAD)
         if change.state not in (State.DRAFT, State.CHANGES_REQUESTED):
             raise Conflict(
@@ -166,7 +172,7 @@ class Workflow:
 
     def update(self, user: User, number: int) -> ChangeRequest:
         """Merge main into the branch when it merges cleanly; otherwise report the conflicting files."""
-        change = self.records.get(number)
+        change = self._get(number)
         self._require_author_or(user, change, Role.LEAD)
         if change.state not in EDITABLE_STATES:
             raise Conflict(f"{change.ref} is {change.state.value}")
@@ -192,7 +198,7 @@ class Workflow:
     def status(self, number: int) -> PolicyStatus:
         """What the policy on main requires for the changed files, which approvals of the head count (and why
         the others do not), and what is missing. Decided afresh each time: at merge, and for every view."""
-        change = self.records.get(number)
+        change = self._get(number)
         main = self._main()
         policy, problem = policy_in_force(self.repo.read(main, POLICY_FILE))
         changed = self.repo.changed_files(main, change.head_commit)
@@ -230,7 +236,7 @@ class Workflow:
             raise Forbidden("merging needs the role lead or admin")
         with self._merge_lock():
             started = time.monotonic()
-            change = self.records.get(number)
+            change = self._get(number)
             if change.state is not State.APPROVED:
                 raise Conflict(
                     f"{change.ref} is {change.state.value}; only an approved change request merges"
@@ -301,7 +307,7 @@ class Workflow:
     def _review(
         self, user: User, number: int, body: str, allow_states: set[State] = REVIEWABLE_STATES
     ) -> ChangeRequest:
-        change = self.records.get(number)
+        change = self._get(number)
         if not user.has_role(Role.LEAD, Role.APPROVER):
             raise Forbidden("reviewing needs the role lead, approver or admin")
         if user.name == change.author:
@@ -318,7 +324,11 @@ class Workflow:
 
     @contextmanager
     def _merge_lock(self) -> Iterator[None]:
+        # Merges are serialized across threads and processes by a file lock, and across replicas by a
+        # PostgreSQL advisory lock; the upstream push's compare-and-swap is the final guard.
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.lock_path, "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)  # merges are serialized across threads and processes
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            with self.records.merge_lock():
+                self.repo.fetch()  # main as the upstream has it now, if there is one
+                yield

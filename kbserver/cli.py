@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--from", dest="source", type=Path, help="folder with docs/ (default: the starter content)"
     )
+    p.add_argument(
+        "--upstream",
+        metavar="URL",
+        help="clone this git repository, the content's home for several replicas (an empty one is seeded); "
+        "credentials from KB_UPSTREAM_USER, KB_UPSTREAM_PASSWORD(_FILE), KB_UPSTREAM_SSH_KEY",
+    )
 
     p = sub.add_parser("serve", parents=[common], help="run the service")
     p.add_argument("--host", help="address to listen on (KB_HOST)")
@@ -154,7 +160,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "init":
         from kbserver.resources import starter_content
 
-        repo = ContentRepository.create(args.path, args.source or starter_content())
+        if args.upstream:
+            repo = ContentRepository.clone(
+                args.upstream, args.path, Settings().upstream_credentials(), args.source or starter_content()
+            )
+        else:
+            repo = ContentRepository.create(args.path, args.source or starter_content())
         commit = repo.resolve("main")
         count = sum(1 for p, _ in repo.files(commit) if p.endswith(".md"))
         print(f"Created content repository {args.path} ({count} Markdown files, commit {commit[:12]})")

@@ -37,6 +37,7 @@ class Readiness:
 
     checks: dict[str, Check]
     index_behind: int = 0
+    site_behind: bool = False
     checked_at: float = field(default_factory=time.time)
 
     @property
@@ -69,12 +70,21 @@ def _behind(repository: ContentRepository, index: str | None, main: str) -> int:
 
 
 def check(
-    repository: ContentRepository, branch: str, index: SearchIndex, site: Site, engine: sa.Engine
+    repository: ContentRepository,
+    branch: str,
+    published: Callable[[], str | None],
+    index: SearchIndex,
+    site: Site,
+    engine: sa.Engine,
 ) -> Readiness:
-    """Check every part now (this reads git and the store: call it off the request path)."""
+    """Check every part now (this reads git and the store: call it off the request path).
+
+    The index and the site are measured against the published commit (the verified head of main). One that
+    is behind still answers, from the last good state: ReadinessWatch fails it only once it has been behind
+    for longer than the allowed lag."""
     unreadable = None
     try:
-        main = repository.head(branch)
+        main = published() if repository.head(branch) is not None else None
     except (GitError, KBError) as exc:
         log.warning("health: the content repository does not answer (%s)", exc)
         main, unreadable = None, "the content repository does not answer"
@@ -83,15 +93,19 @@ def check(
     at = index_commit(index)
     behind = 0
     if main is None:
-        index_check = Check(ready=False, detail=unreadable or f"branch {branch} does not exist")
+        index_check = Check(ready=False, detail=unreadable or f"branch {branch} has no published commit")
+    elif at is None:
+        index_check = Check(
+            ready=False, detail=f"index at nothing (none built yet), published commit {main[:12]}"
+        )
     elif at != main:
-        # Searching an index behind main would hide what was just approved: not ready until it catches up.
         behind = _behind(repository, at, main)
-        detail = f"index at {(at or 'nothing')[:12]}, main at {main[:12]} ({behind} commit(s) behind)"
-        index_check = Check(ready=False, detail=detail)
+        detail = f"index at {at[:12]}, published commit {main[:12]} ({behind} commit(s) behind)"
+        index_check = Check(ready=True, detail=detail)
     else:
         index_check = Check(ready=True, detail=f"index at {main[:12]}")
     served = site.served_commit()
+    site_behind = site.served_dir() is not None and main is not None and served != main
     site_check = (
         Check(ready=True, detail=f"site of {(served or 'unknown commit')[:12]} served")
         if site.served_dir() is not None
@@ -102,7 +116,8 @@ def check(
     except sa.exc.SQLAlchemyError as exc:
         log.warning("health: the state store does not answer (%s)", exc)
         store_check = Check(ready=False, detail="the state store does not answer")
-    return Readiness({"state_store": store_check, "index": index_check, "site": site_check}, behind)
+    checks = {"state_store": store_check, "index": index_check, "site": site_check}
+    return Readiness(checks, behind, site_behind)
 
 
 class ReadinessWatch:
@@ -114,12 +129,15 @@ class ReadinessWatch:
         check: Callable[[], Readiness],
         interval: float,
         observe: Callable[[Readiness, float], None] | None = None,
+        max_lag: float = 60.0,
     ) -> None:
         self._check = check
         self._interval = interval
         self._observe = observe
+        self._max_lag = max_lag
         self._latest = unchecked()
         self._behind_since: float | None = None
+        self._site_behind_since: float | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -138,11 +156,22 @@ class ReadinessWatch:
                 self._behind_since = self._behind_since or now
             else:
                 self._behind_since = None
-            self._latest = found
+            self._site_behind_since = (self._site_behind_since or now) if found.site_behind else None
             lag = now - self._behind_since if self._behind_since is not None else 0.0
+            found = self._too_late(found, lag, now - (self._site_behind_since or now))
+            self._latest = found
         if self._observe is not None:
             self._observe(found, lag)
         return found
+
+    def _too_late(self, found: Readiness, index_lag: float, site_lag: float) -> Readiness:
+        # Behind for a moment is normal after every merge; behind for longer than allowed is not ready.
+        checks = dict(found.checks)
+        for name, lag in (("index", index_lag), ("site", site_lag)):
+            if checks[name].ready and lag > self._max_lag:
+                detail = f"{checks[name].detail}; behind for {lag:.0f} s (more than {self._max_lag:.0f} s)"
+                checks[name] = Check(ready=False, detail=detail)
+        return Readiness(checks, found.index_behind, found.site_behind, found.checked_at)
 
     def poke(self) -> None:
         """Check again soon, without waiting for the interval."""

@@ -7,7 +7,6 @@ import contextvars
 import functools
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,17 +15,20 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from approval.model import ChangeRequest
+from approval.publishing import Publication, Publisher
 from approval.records import ChangeRecords
 from approval.workflow import Workflow
-from kbserver.errors import Conflict, KBError
+from kbserver.errors import KBError, NotFound
 from kbserver.feedback.deviations import DeviationStore
 from kbserver.feedback.flags import FlagStore
 from kbserver.feedback.votes import FeedbackStore, Vote, purge_comments
 from kbserver.manual.record import PROCEDURES
 from kbserver.manual.versions import ManualArchive
 from kbserver.metrics import Metrics
-from kbserver.readiness import Readiness, ReadinessWatch, check
+from kbserver.readiness import Readiness, ReadinessWatch, check, index_commit
+from kbserver.reconciler import Reconciler, notify
 from kbserver.repository import ContentRepository
+from kbserver.repository.upstream import Upstream
 from kbserver.search import CatchUp, SearchIndex, SearchService
 from kbserver.search.log import SearchLog
 from kbserver.servicenow.integration import ServiceNow
@@ -63,12 +65,18 @@ class Services:
     deviations: DeviationStore
     metrics: Metrics
     manual: ManualArchive
+    publisher: Publisher
     readiness: ReadinessWatch = field(init=False, repr=False)
+    reconciler: Reconciler = field(init=False, repr=False)
     servicenow: ServiceNow | None = None  # None unless KB_SERVICENOW_URL is set
     _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self.readiness = ReadinessWatch(self.check_readiness, self.settings.health_interval, self._observe)
+        self.readiness = ReadinessWatch(
+            self.check_readiness, self.settings.health_interval, self._observe, self.settings.ready_max_lag
+        )
+        self.reconciler = Reconciler(self)
+        self.repository.on_write = self._pushed
 
     @classmethod
     def open(cls, settings: Settings, migrate_store: bool = True) -> Services:
@@ -78,6 +86,10 @@ class Services:
         if migrate_store:
             migrate(engine)
         repository = ContentRepository(settings.repo)
+        if settings.upstream:
+            repository.use_upstream(
+                Upstream(settings.repo, settings.upstream, settings.upstream_credentials())
+            )
         index = SearchIndex(settings.data_dir / "index")
         metrics = Metrics.for_process()
         observe_write_waits(engine, metrics.write_waited)
@@ -103,13 +115,14 @@ class Services:
             deviations=DeviationStore(engine),
             metrics=metrics,
             manual=ManualArchive(settings, repository, records),
+            publisher=Publisher(engine, repository, records, settings.branch),
         )
         services.servicenow = ServiceNow.open(settings, engine, services.search.lookup)
         return services
 
     def start_background(self) -> None:
         """What a running service does besides answering: catch up with main, deliver to ServiceNow."""
-        self.catch_up()
+        self.reconciler.start()
         if self.servicenow is not None:
             self.servicenow.start()
 
@@ -134,12 +147,34 @@ class Services:
         site is rebuilt in the background (the old one is served until then)."""
         merged = self.workflow.merge(user, number)
         self.after_merge(number, merged.merged_commit or "")
-        self.catch_up_index()
+        self.catch_up_index(fresh=True)
         self.catch_up()
-        commit = merged.merged_commit or ""
-        if self.settings.manual_autobuild and self.repository.diff_paths(f"{commit}^1", commit, PROCEDURES):
-            self._start("manual", self._build_manual)
         return merged
+
+    def _pushed(self, ref: str) -> None:
+        # After every ref the service pushed, the other replicas hear of it (this one catches up after the
+        # merge itself, in the request, so that the merge answers once the index has it).
+        if self.repository.upstream is not None:
+            notify(self.engine, ref)
+
+    def after_publish(self, old: str | None, new: str) -> None:
+        """In the background, after the published commit moved: the next manual version if the procedures
+        changed, the deleted-id scan warmed for the next submit, old comments purged."""
+
+        def work() -> None:
+            self.workflow.prepare()
+            purge_comments(self.engine, self.settings.comment_retention_days)
+            if self.settings.manual_autobuild and self._procedures_changed(old, new):
+                self._build_manual()
+
+        self._start("after-publish", work)
+
+    def _procedures_changed(self, old: str | None, new: str) -> bool:
+        # Without an index before (a first start, a rebuilt index), what the new commit itself changed counts.
+        try:
+            return bool(self.repository.diff_paths(old or f"{new}^1", new, PROCEDURES))
+        except NotFound:  # the seed commit has no parent
+            return False
 
     def _build_manual(self) -> None:
         """The manual's new version, and any newer one merged meanwhile, built and kept."""
@@ -158,16 +193,26 @@ class Services:
             self._threads[name].start()
 
     def main_commit(self) -> str | None:
-        """The commit operators see: the head of the approved branch."""
+        """The head of the approved branch (what change requests start from)."""
         return self.repository.head(self.settings.branch)
 
-    def catch_up_index(self) -> CatchUp | None:
-        """Bring the search index to main now (a missing or corrupt index is rebuilt)."""
-        commit = self.main_commit()
+    def publication(self, fresh: bool = False) -> Publication:
+        """Main, the commit published from it, and the unverified commits that hold the rest back."""
+        return self.publisher.state(fresh)
+
+    def published_commit(self) -> str | None:
+        """The commit operators see: the newest of main that `kb verify` accepts (or an admin did)."""
+        return self.publisher.state().published
+
+    def catch_up_index(self, fresh: bool = False) -> CatchUp | None:
+        """Bring the search index to the published commit now (a missing or corrupt index is rebuilt)."""
+        commit = self.publisher.state(fresh).published
         if commit is None:
             return None
+        before = index_commit(self.index)
         done = self.index.catch_up(self.repository, commit)
         if done.action != "current":
+            self.after_publish(before, done.commit)
             log.info(
                 "search index %s to %s (%d files, %.2f s)",
                 done.action,
@@ -182,47 +227,25 @@ class Services:
 
     def check_readiness(self) -> Readiness:
         """Check now whether the service can answer operators (reads git and the store)."""
-        return check(self.repository, self.settings.branch, self.index, self.site, self.engine)
+        return check(
+            self.repository, self.settings.branch, self.published_commit, self.index, self.site, self.engine
+        )
 
     def _observe(self, readiness: Readiness, lag_seconds: float) -> None:
         self.metrics.index_lag(readiness.index_behind, lag_seconds)
 
     def catch_up(self) -> None:
-        """In the background: the index catches up to main, then the site is rebuilt if it lags."""
-
-        def index() -> None:
-            try:
-                self.catch_up_index()
-                self.workflow.prepare()
-                purge_comments(self.engine, self.settings.comment_retention_days)
-            except Exception:
-                log.exception("search index: catch-up failed")
-
-        def site() -> None:
-            commit = self.main_commit()
-            if commit is None or self.site.served_commit() == commit:
-                return
-            started = time.monotonic()
-            try:
-                self.site.build(self.repository, commit, wait=False)
-                self.metrics.site_built(time.monotonic() - started)
-            except Conflict:
-                log.info("site: another process is building it")
-            except KBError as exc:
-                self.metrics.site_build_failed()
-                log.error("site: build of %s failed: %s %s", commit[:12], exc.message, exc.details or "")
-            except Exception:
-                self.metrics.site_build_failed()
-                log.exception("site: build of %s failed", commit[:12])
-            finally:
-                self.readiness.poke()
-
-        jobs = [("index", index), ("site", site)] if self.settings.site_autobuild else [("index", index)]
-        for name, work in jobs:
-            self._start(name, work)
+        """Catch up in the background: the index to the published commit, then the site."""
+        self.reconciler.poke()
+        if not self.reconciler.index.running:
+            self._start("reconcile", self.reconciler.settle)
 
     def wait_for_background(self, timeout: float = 300) -> None:
-        """Block until the background catch-up finishes (tests and CLI)."""
+        """Block until the index and the site have caught up and background work is done (tests and CLI)."""
+        for thread in list(self._threads.values()):
+            thread.join(timeout)
+        if self.reconciler.index.running:
+            self.reconciler.settle(timeout)
         for thread in list(self._threads.values()):
             thread.join(timeout)
 
@@ -275,6 +298,7 @@ class Services:
         """Stop the background work, release the database connections and the search threads (after the
         queued writes)."""
         self.readiness.stop()
+        self.reconciler.stop()
         if self.servicenow is not None:
             self.servicenow.close()
         self.deferred.shutdown(wait=True)

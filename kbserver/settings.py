@@ -8,8 +8,24 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kbserver.errors import InvalidInput
+from kbserver.repository.upstream import Credentials
+
 # The checkout, for tests and benchmarks only: the service finds its own files with kbserver.resources.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def setting_or_file(given: str, file: str, name: str) -> str:
+    """A secret setting's value, or the first line of its file (as container secrets are mounted)."""
+    if given or not file:
+        return given.strip()
+    try:
+        return Path(file).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        # Only the file's name is said: never its content.
+        raise InvalidInput(
+            f"{name}_FILE: cannot read {file} ({type(exc).__name__})", {"setting": f"{name}_FILE"}
+        ) from None
 
 
 class Settings(BaseSettings):
@@ -96,6 +112,26 @@ class Settings(BaseSettings):
         "desk",
         description="First-contact resolution: never left the desk's groups, or also never reassigned.",
     )
+    # Several replicas (README "Running several replicas"): all off while upstream is empty.
+    upstream: str = Field(
+        "",
+        description="URL of the git repository that is the content's home (path, file://, ssh://, https://).",
+    )
+    upstream_user: str = Field("", description="User for an https upstream.")
+    upstream_password: SecretStr = Field(SecretStr(""), description="Its password or access token.")
+    upstream_password_file: str = Field("", description="File holding upstream_password.")
+    upstream_ssh_key: Path | None = Field(None, description="Private key for an ssh:// upstream.")
+    fetch_interval: float = Field(
+        30.0,
+        gt=0,
+        le=86_400,
+        description="Seconds between fetches of the upstream (for pushes made around the service).",
+    )
+    ready_max_lag: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds the index or site may stay behind the verified main before /readyz fails.",
+    )
     desk_name: str = Field("Mesa de ayuda TI", description="The desk's name, on the manual's cover.")
     client_name: str = Field("Cliente", description="The client's name, on the manual's cover.")
     manual_id: str = Field("MAN-PROC", description="The procedures manual's document id, on every page.")
@@ -108,6 +144,13 @@ class Settings(BaseSettings):
     manual_autobuild: bool = Field(
         True, description="Build the next manual version in the background when a merge touches procedures."
     )
+
+    def upstream_credentials(self) -> Credentials:
+        """How git authenticates to the upstream, from the settings or their files."""
+        password = setting_or_file(
+            self.upstream_password.get_secret_value(), self.upstream_password_file, "KB_UPSTREAM_PASSWORD"
+        )
+        return Credentials(self.upstream_user, password, self.upstream_ssh_key)
 
     @property
     def resolved_database_url(self) -> str:

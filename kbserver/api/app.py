@@ -23,6 +23,7 @@ from kbserver.api.routes import (
     console_desk,
     console_editor,
     console_manual,
+    console_publishing,
     content,
     documents,
     feedback,
@@ -30,6 +31,7 @@ from kbserver.api.routes import (
     health,
     manual,
     metrics,
+    publishing,
     reports,
     search,
     servicenow,
@@ -105,6 +107,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         console_desk,
         manual,
         console_manual,
+        publishing,
+        console_publishing,
     ):
         app.include_router(module.router)
     app.include_router(site.router)  # last: it answers every other path

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from kbserver.console.i18n_manual import MANUAL_MESSAGES
+from kbserver.console.i18n_publishing import PUBLISHING_MESSAGES
 
 LANGS = ("es", "en")
 MESSAGES: dict[str, dict[str, str]] = {
@@ -282,8 +283,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-for _lang, _words in MANUAL_MESSAGES.items():
-    MESSAGES[_lang] |= _words
+for _extra in (MANUAL_MESSAGES, PUBLISHING_MESSAGES):
+    for _lang, _words in _extra.items():
+        MESSAGES[_lang] |= _words
 
 
 def language(request: Request) -> str:

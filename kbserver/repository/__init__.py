@@ -11,7 +11,8 @@ import io
 import os
 import tarfile
 import tempfile
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import git
@@ -28,6 +29,7 @@ from kbserver.repository.identity import (
     check_path,
     seed_files,
 )
+from kbserver.repository.upstream import ZERO, Credentials, Upstream, clone
 
 __all__ = [
     "SEED_PATHS",
@@ -42,7 +44,50 @@ __all__ = [
 
 
 class ContentRepository(History):
-    """A bare git repository of content: its files, branches and the commits the service writes."""
+    """A bare git repository of content: its files, branches and the commits the service writes.
+
+    With an upstream, every ref write is pushed there first (compare-and-swap) and only then made locally."""
+
+    upstream: Upstream | None = None
+    on_write: Callable[[str], None] | None = None  # told the name of every ref written
+
+    def use_upstream(self, upstream: Upstream) -> None:
+        """Make this repository a mirror of upstream: writes go there first, fetch() reads it."""
+        upstream.configure()
+        self.upstream = upstream
+
+    def fetch(self) -> bool:
+        """Bring the branches to the upstream's; True when there is no upstream or the fetch worked."""
+        return self.upstream.fetch() if self.upstream is not None else True
+
+    def current(self, branch: str, expected: str | None) -> None:
+        """Fetch when branch is not at expected here (another replica moved it); a no-op without upstream."""
+        if self.upstream is not None and expected and self.head(branch) != expected:
+            self.upstream.fetch()
+
+    def _set_ref(self, repo: git.Repo, ref: str, new: str | None, old: str | None) -> None:
+        """Move ref from old to new (None: absent), if it is still at old: on the upstream first, if any."""
+        self._write_ref(repo, ref, new, old)
+        if self.on_write is not None:
+            self.on_write(ref)
+
+    def _write_ref(self, repo: git.Repo, ref: str, new: str | None, old: str | None) -> None:
+        if self.upstream is not None:
+            self.upstream.push(ref, new, old)
+            # The upstream holds the write: the mirror follows it, whatever a concurrent fetch left here. A
+            # fetch holding the ref's lock makes this fail for a moment; the write is done either way.
+            for _attempt in range(5):
+                try:
+                    repo.git.update_ref(*(("-d", ref) if new is None else (ref, new)))
+                    return
+                except git.GitCommandError:
+                    time.sleep(0.05)
+            self.upstream.fetch()
+            return
+        if new is None:
+            repo.git.update_ref("-d", ref, old or ZERO)
+        else:
+            repo.git.update_ref(ref, new, old or ZERO)
 
     @classmethod
     def create(cls, path: Path, source: Path, branch: str = "main") -> ContentRepository:
@@ -60,6 +105,23 @@ class ContentRepository(History):
         git.Repo.init(path, bare=True, initial_branch=branch).close()
         repo = cls(path)
         repo.commit_files(branch, files, "Seed the knowledge base", SERVICE_AUTHOR, expected_head=None)
+        return repo
+
+    @classmethod
+    def clone(
+        cls, url: str, path: Path, credentials: Credentials, source: Path, branch: str = "main"
+    ) -> ContentRepository:
+        """A mirror of the upstream at url in path; an upstream without branch is seeded from source."""
+        upstream = clone(url, path, credentials, branch)
+        repo = cls(path)
+        repo.use_upstream(upstream)
+        if repo.head(branch) is None:
+            files = {
+                file.relative_to(source).as_posix(): file.read_bytes()
+                for file in seed_files(source)
+                if "__pycache__" not in file.parts
+            }
+            repo.commit_files(branch, files, "Seed the knowledge base", SERVICE_AUTHOR, expected_head=None)
         return repo
 
     def symlinks(self, commit: str, prefix: str = "docs/") -> list[str]:
@@ -142,7 +204,7 @@ class ContentRepository(History):
         """Create a branch at commit; it must not exist yet."""
         with self._repo() as repo:
             try:
-                repo.git.update_ref(f"refs/heads/{name}", commit, "0" * 40)
+                self._set_ref(repo, f"refs/heads/{name}", commit, None)
             except git.GitCommandError as exc:
                 if self.head(name) is None:
                     raise  # not a clash of names: git could not write (a full disk); the caller tells which
@@ -152,7 +214,7 @@ class ContentRepository(History):
         """Point an existing branch at commit, if it still points at expected."""
         with self._repo() as repo:
             try:
-                repo.git.update_ref(f"refs/heads/{name}", commit, expected)
+                self._set_ref(repo, f"refs/heads/{name}", commit, expected)
             except git.GitCommandError as exc:
                 raise Conflict(f"branch {name} moved", {"head": self.head(name)}) from exc
 
@@ -160,7 +222,7 @@ class ContentRepository(History):
         """Delete a branch, if it still points at expected."""
         with self._repo() as repo:
             try:
-                repo.git.update_ref("-d", f"refs/heads/{name}", expected)
+                self._set_ref(repo, f"refs/heads/{name}", None, expected)
             except git.GitCommandError as exc:
                 raise Conflict(f"branch {name} moved", {"head": self.head(name)}) from exc
 
@@ -189,7 +251,7 @@ class ContentRepository(History):
             who = author.environment()
             sha = repo.git.commit_tree(tree, "-p", expected_head, "-p", other, "-m", message, env=who)
             try:
-                repo.git.update_ref(f"refs/heads/{branch}", sha, expected_head)
+                self._set_ref(repo, f"refs/heads/{branch}", str(sha), expected_head)
             except git.GitCommandError as exc:
                 raise Conflict(
                     f"branch {branch} moved during the merge", {"head": self.head(branch)}
@@ -264,9 +326,8 @@ class ContentRepository(History):
             parents = ["-p", expected_head] if expected_head else []
             who = author.environment()
             sha = repo.git.commit_tree(tree, *parents, "-m", message, env=who)
-            old = expected_head or "0" * 40
             try:
-                repo.git.update_ref(f"refs/heads/{branch}", sha, old)
+                self._set_ref(repo, f"refs/heads/{branch}", str(sha), expected_head)
             except git.GitCommandError as exc:
                 current = self.head(branch)
                 raise Conflict(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pydantic import SecretStr
 
 from kbserver.errors import InvalidInput
-from kbserver.settings import Settings
+from kbserver.settings import Settings, setting_or_file
 
 
 @dataclass(frozen=True)
@@ -66,14 +65,4 @@ class ServiceNowConfig:
 
 
 def _value(given: str, file: str, name: str) -> str:
-    """A setting's value, or the first line of its file (as container secrets are mounted)."""
-    if given or not file:
-        return given.strip()
-    try:
-        return Path(file).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        # Only the file's name is said: never its content.
-        raise InvalidInput(
-            f"KB_SERVICENOW_{name}_FILE: cannot read {file} ({type(exc).__name__})",
-            {"setting": f"KB_SERVICENOW_{name}_FILE"},
-        ) from None
+    return setting_or_file(given, file, f"KB_SERVICENOW_{name}")

@@ -111,6 +111,7 @@ MIGRATIONS: list[Migration] = [
             schema.servicenow_state,
         ),
     ),
+    (11, "publishing: baselines and accepted commits", _create(schema.publication_events)),
 ]
 
 

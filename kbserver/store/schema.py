@@ -255,3 +255,17 @@ servicenow_state = sa.Table(
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+
+# Append-only: how commits on main that `kb verify` rejects came to be published anyway. `baseline` is main's
+# head when the service first ran (the history it found is trusted as it was); `accept` is an admin's
+# decision, with the reason. Nothing updates or deletes these rows.
+publication_events = sa.Table(
+    "publication_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("commit", sa.String(40), nullable=False, index=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", Timestamp(), nullable=False),
+)

@@ -114,6 +114,8 @@ def test_the_named_series_are_present(client: TestClient, app_services: Services
     repo = app_services.repository
     main = repo.head("main")
     broken = repo.commit_files("main", {NEW_PAGE: PAGE.encode()}, "A page", SERVICE_AUTHOR, main)
+    admin = app_services.users.get("admin1")
+    app_services.publisher.accept(admin, broken, "a commit around the workflow, for the test")
     app_services.readiness.refresh()
     lagging = _scrape(client)
     assert _value(lagging, "kb_index_lag_commits") == 1
@@ -121,7 +123,8 @@ def test_the_named_series_are_present(client: TestClient, app_services: Services
     app_services.catch_up()  # the index catches up; the site build fails on the broken link (--strict)
     app_services.wait_for_background()
     fixed_page = PAGE.replace("[la página que falta](no-existe.md)", "la página")
-    repo.commit_files("main", {NEW_PAGE: fixed_page.encode()}, "Fix the link", SERVICE_AUTHOR, broken)
+    fixed = repo.commit_files("main", {NEW_PAGE: fixed_page.encode()}, "Fix the link", SERVICE_AUTHOR, broken)
+    app_services.publisher.accept(admin, fixed, "a commit around the workflow, for the test")
     app_services.catch_up()
     app_services.wait_for_background()
     app_services.readiness.refresh()

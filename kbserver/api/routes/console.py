@@ -14,6 +14,7 @@ from kbserver.api.routes.session import client_address, open_session
 from kbserver.console.i18n import language, translator
 from kbserver.errors import Forbidden, NotAuthenticated, TooManyRequests
 from kbserver.resources import console_templates
+from kbserver.users import Role
 
 router = APIRouter(prefix="/app", tags=["console"], include_in_schema=False)
 templates = Jinja2Templates(directory=console_templates())
@@ -24,7 +25,11 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     """A console page in the user's language."""
     lang = language(request)
     context |= {"lang": lang, "t": translator(lang), "csrf": getattr(request.state, "csrf", "")}
-    context["servicenow_on"] = request.app.state.services.servicenow is not None
+    services = request.app.state.services
+    context["servicenow_on"] = services.servicenow is not None
+    user = context.get("user")
+    if user is not None and user.has_role(Role.LEAD) and "publication" not in context:
+        context["publication"] = services.publication()  # the banner: held commits (cached, no git)
     response = templates.TemplateResponse(request, name, context, status_code=status)
     if request.query_params.get("lang") == lang:
         response.set_cookie("kb_lang", lang, max_age=365 * 86400, samesite="lax")
