@@ -100,6 +100,8 @@ class StandIn:
             record.setdefault("sys_id", uuid.uuid4().hex)
             record.setdefault("sys_created_on", timestamp())
             record.setdefault("sys_updated_on", record["sys_created_on"])
+            if table == "incident":
+                record.setdefault("sys_class_name", "incident")  # as task's child table, the instance sets it
             if table in NUMBERED and not record.get("number"):
                 record["number"] = f"{NUMBERED[table]}{len(rows) + 1:07d}"
             rows[record["sys_id"]] = record

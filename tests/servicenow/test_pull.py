@@ -15,7 +15,7 @@ from kbserver.feedback.votes import Vote
 from kbserver.repository import ContentRepository
 from kbserver.services import Services
 from kbserver.settings import Settings
-from kbserver.store.schema import servicenow_incidents
+from kbserver.store.schema import servicenow_attachments, servicenow_incidents
 from tests.servicenow.conftest import connect_settings
 from tests.servicenow.standin import StandIn
 
@@ -107,6 +107,26 @@ def test_the_incremental_pull_picks_up_changes_and_never_double_counts(
     assert stored(desk)["INC0000003"] == ("6", "", True)
     again = desk.servicenow.incidents.pull()  # nothing changed: only the last second is read again
     assert again.incidents <= 1 and len(stored(desk)) == 5
+
+
+def test_the_pull_reads_only_the_desks_attached_knowledge(desk: Services, standin: StandIn) -> None:
+    assert desk.servicenow is not None
+    ids = seed(standin)
+    article = standin.insert("kb_knowledge", number="KB0010002", short_description="Switch caído")
+    standin.insert("m2m_kb_task", task=ids["INC0000006"], kb_knowledge=article["sys_id"])  # the network's
+    standin.insert("m2m_kb_task", task="not-an-incident-of-ours", kb_knowledge=article["sys_id"])
+    first = desk.servicenow.incidents.pull()
+    assert first.attachments == 2  # INC1's and INC4's: never the network group's, nor a stranger's
+    reads = [r for r in standin.requests if r[2].endswith("/m2m_kb_task")]
+    assert len(reads) == 1
+    # An incident the desk escalated: Attached Knowledge added while it sits in another group is still read.
+    standin.update("incident", ids["INC0000003"], assignment_group="grp-network")
+    standin.insert("m2m_kb_task", task=ids["INC0000003"], kb_knowledge=article["sys_id"])
+    second = desk.servicenow.incidents.pull()
+    assert second.attachments >= 1
+    with desk.engine.connect() as conn:
+        rows = conn.execute(sa.select(servicenow_attachments.c.task_sys_id)).scalars().all()
+    assert sorted(rows) == sorted([ids["INC0000001"], ids["INC0000004"], ids["INC0000003"]])
 
 
 def test_kpis_over_every_resolved_incident_match_the_hand_figures(desk: Services, standin: StandIn) -> None:
