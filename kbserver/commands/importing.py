@@ -64,12 +64,23 @@ def import_markdown(
     services: Services, folder: Path, user_name: str, options: ImportOptions, title: str
 ) -> ImportResult:
     """Plan the import against main, lint it, and open a change request with it when lint finds no error."""
-    user = services.users.get(user_name)
-    repo, flow = services.repository, services.workflow
+    services.users.get(user_name)  # an unknown user is refused before anything is read
+    sources = read_folder(folder)  # before anything is written: a refused link leaves nothing behind
+    result = check_import(services, sources, options)
+    if result.errors or not result.plan.documents:
+        return result
+    message = f"Import {len(result.plan.documents)} article(s) from {folder.name or folder}"
+    return open_change(services, result, user_name, title, message)
+
+
+def check_import(
+    services: Services, sources: list[tuple[str, bytes]], options: ImportOptions
+) -> ImportResult:
+    """The files that importing sources would add to main, with fresh ids, and what lint says of them."""
+    repo = services.repository
     main = services.main_commit()
     if main is None:
         raise Conflict(f"the content repository has no branch {services.settings.branch}")
-    sources = read_folder(folder)  # before anything is written: a refused link leaves nothing behind
     corpus = Corpus.from_files(repo.files(main))
     former = former_ids(repo, main)
     used = [*corpus.by_id(), *former]
@@ -78,13 +89,18 @@ def import_markdown(
             line.split(":", 1)[1].strip().strip("'\"") for line in repo.grep_first(head, "^id:").values()
         ]
     plan = plan_import(sources, options, repo.paths(main), first_free_number(used))
-    result = ImportResult(plan, list(plan.findings) + _lint(corpus, plan, former))
-    if result.errors or not plan.documents:
-        return result
+    return ImportResult(plan, list(plan.findings) + _lint(corpus, plan, former))
+
+
+def open_change(
+    services: Services, result: ImportResult, user_name: str, title: str, message: str
+) -> ImportResult:
+    """Open one change request holding every file of a checked import (never a commit to main)."""
+    user = services.users.get(user_name)
+    flow = services.workflow
     change = flow.create(user, title)
     try:
-        message = f"Import {len(plan.documents)} article(s) from {folder.name or folder}"
-        change = flow.write(user, change.number, dict(plan.files), change.head_commit, message)
+        change = flow.write(user, change.number, dict(result.plan.files), change.head_commit, message)
     except BaseException:
         flow.withdraw(user, change.number)  # no empty change request left behind
         raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from kbserver.console.i18n_manual import MANUAL_MESSAGES
+from kbserver.console.i18n_servicenow import SERVICENOW_MESSAGES
 
 LANGS = ("es", "en")
 MESSAGES: dict[str, dict[str, str]] = {
@@ -282,7 +283,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-for _lang, _words in MANUAL_MESSAGES.items():
+for _lang, _words in [*MANUAL_MESSAGES.items(), *SERVICENOW_MESSAGES.items()]:
     MESSAGES[_lang] |= _words
 
 
