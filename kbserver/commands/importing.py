@@ -16,21 +16,36 @@ from kbserver.errors import Conflict
 from kbserver.services import Services
 
 REVIEW_DAYS = 180  # as a new document from the template
+SERVICENOW_CATEGORY = "servicenow"
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Register `kb import markdown`."""
+    """Register `kb import markdown` and `kb import servicenow`."""
     kinds = sub.add_parser("import", help="bring existing content in as a change request")
-    p = kinds.add_subparsers(dest="source_kind", required=True).add_parser(
+    sources = kinds.add_subparsers(dest="source_kind", required=True)
+    p = sources.add_parser(
         "markdown", parents=[common], help="a folder of Markdown files, any front matter or none"
     )
     p.add_argument("dir", type=Path)
+    _defaults(p, "category of the files at the folder's top (default: its name)")
+    p = sources.add_parser(
+        "servicenow", parents=[common], help="a ServiceNow kb_knowledge export (list export, XML or JSON)"
+    )
+    p.add_argument("file", type=Path)
+    _defaults(p, f"folder of the articles without a category (default: {SERVICENOW_CATEGORY})")
+    p.add_argument(
+        "--instance",
+        help="the instance the export came from, for its relative links (default: KB_SERVICENOW_URL)",
+    )
+
+
+def _defaults(p: argparse.ArgumentParser, category: str) -> None:
     p.add_argument("--as", dest="user", required=True, help="the user opening the change request")
-    p.add_argument("--owner", help="owner of documents whose front matter names none (default: --as)")
+    p.add_argument("--owner", help="owner of documents whose source names none (default: --as)")
     p.add_argument("--audience", action="extend", nargs="+", choices=["L1", "L2"], help="default: L1")
     p.add_argument("--review-by", type=date.fromisoformat, help=f"default: today + {REVIEW_DAYS} days")
-    p.add_argument("--lang", choices=["es", "en"], default="es", help="where the front matter has none")
-    p.add_argument("--category", help="category of the files at the folder's top (default: its name)")
+    p.add_argument("--lang", choices=["es", "en"], default="es", help="where the source names none")
+    p.add_argument("--category", help=category)
     p.add_argument("--title", help="title of the change request")
     p.add_argument("--json", action="store_true")
 
@@ -125,12 +140,17 @@ def options_from(args: argparse.Namespace) -> ImportOptions:
         audience=sorted(set(args.audience or ["L1"])),
         review_by=args.review_by or date.today() + timedelta(days=REVIEW_DAYS),
         lang=args.lang,
-        category=args.category or args.dir.resolve().name,
+        category=args.category
+        or (args.dir.resolve().name if args.source_kind == "markdown" else SERVICENOW_CATEGORY),
     )
 
 
 def run(services: Services, args: argparse.Namespace) -> tuple[int, str]:
-    """Run `kb import markdown`; returns (exit code, text to print)."""
+    """Run `kb import markdown|servicenow`; returns (exit code, text to print)."""
+    if args.source_kind == "servicenow":
+        from kbserver.commands.import_servicenow import run_import
+
+        return run_import(services, args, options_from(args))
     name = args.dir.resolve().name
     title = args.title or f"Import Markdown from {name}"[:200]
     result = import_markdown(services, args.dir, args.user, options_from(args), title)
