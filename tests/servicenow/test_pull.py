@@ -3,12 +3,15 @@ out by hand from fixture incidents; on SQLite and on a real PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from kbserver.api.app import create_app
 from kbserver.cli import main
 from kbserver.commands.reports import report
 from kbserver.feedback.votes import Vote
@@ -16,6 +19,7 @@ from kbserver.repository import ContentRepository
 from kbserver.services import Services
 from kbserver.settings import Settings
 from kbserver.store.schema import servicenow_attachments, servicenow_incidents
+from tests.api.conftest import PASSWORD, login
 from tests.servicenow.conftest import connect_settings
 from tests.servicenow.standin import StandIn
 
@@ -189,6 +193,27 @@ def test_kpis_over_every_resolved_incident_match_the_hand_figures(desk: Services
     )
     categories = {r["category"]: r["tickets_closed"] for r in report(desk, "ticket-categories", None, None)}
     assert categories == {"cuentas": 1, "correo": 1, "(other)": 1}
+
+
+def test_the_reports_page_charts_the_ticket_kpis_per_week(desk: Services, standin: StandIn) -> None:
+    assert desk.servicenow is not None
+    seed(standin)
+    desk.servicenow.incidents.pull()
+    desk.users.add("lead1", "lead", PASSWORD)
+    with TestClient(create_app(desk.settings, desk)) as client:
+        desk.wait_for_background()
+        login(client, "lead1")
+        page = client.get("/app/reports").text
+        english = client.get("/app/reports?lang=en").text
+    assert "KPI de la mesa por semana (todos los tickets de ServiceNow)" in page
+    assert "Desk KPIs per week (every ServiceNow ticket)" in english
+    tickets = page.split("todos los tickets de ServiceNow)</h2>", 1)[1].split("</section>", 1)[0]
+    # week of 2 Nov: INC1 and INC2 resolved, INC1 with an article, neither escalated; week of 9 Nov: INC4
+    assert re.findall(r'class="label">([^<]+)<', tickets) == ["2026-11-02", "2026-11-09"]
+    assert re.findall(r"<title>([^<]+)</title>", tickets) == ["50%", "100%", "0%", "100%", "100%", "0%"]
+    assert "<script" not in tickets
+    closed = page.split("Tickets cerrados por semana (ServiceNow)</h2>", 1)[1].split("</section>", 1)[0]
+    assert re.findall(r"<title>([^<]+)</title>", closed) == ["2", "1"]
 
 
 def test_kb_servicenow_check_and_pull(

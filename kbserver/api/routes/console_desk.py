@@ -89,12 +89,14 @@ def reports_page(
     since: Since = None,
     until: Until = None,
 ) -> Response:
-    """Use and helpfulness over time, top content gaps, first-contact resolution and escalation."""
+    """Use and helpfulness over time, top content gaps, first-contact resolution and escalation, from feedback
+    and (with ServiceNow) over every ticket."""
     span = _span(since, until)
     usage = report(services, "usage", *span)
     kpis = report(services, "kpis", *span)
     gaps = report(services, "gaps", *span)
     documents = report(services, "documents", *span)
+    tickets = report(services, "tickets", *span)  # every ServiceNow ticket: empty while none were pulled
     charts: dict[str, Any] = {
         "usage": bars([(u["week"], [u["votes"]]) for u in usage]),
         "helpful": bars([(u["week"], [u["helpful_rate"]]) for u in usage], percent=True),
@@ -105,6 +107,14 @@ def reports_page(
             ],
             percent=True,
         ),
+        "tickets": bars(
+            [
+                (k["week"], [k["link_rate"], k["first_contact_resolution"], k["escalation_rate"]])
+                for k in tickets
+            ],
+            percent=True,
+        ),
+        "closed": bars([(k["week"], [k["tickets_closed"]]) for k in tickets]),
         "gaps": bars([(g["query"], [g["searches"]]) for g in gaps if g["gap"] == "no_results"][:10]),
         "unused": bars([(g["query"], [g["searches"]]) for g in gaps if g["gap"] == "not_opened"][:10]),
     }
