@@ -132,6 +132,18 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds the index or site may stay behind the verified main before /readyz fails.",
     )
+    servicenow_gap_coverage: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="A ticket's best hit is weak below this share of its words (weighed by rarity).",
+    )
+    servicenow_gap_similarity: float = Field(
+        0.4, gt=0, le=1, description="Jaccard similarity of stems at which two tickets share a gap cluster."
+    )
+    servicenow_gap_days: int = Field(
+        30, ge=1, description="Days of resolved tickets the gap report reads when no start is given."
+    )
     desk_name: str = Field("Mesa de ayuda TI", description="The desk's name, on the manual's cover.")
     client_name: str = Field("Cliente", description="The client's name, on the manual's cover.")
     manual_id: str = Field("MAN-PROC", description="The procedures manual's document id, on every page.")

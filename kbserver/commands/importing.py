@@ -16,21 +16,36 @@ from kbserver.errors import Conflict
 from kbserver.services import Services
 
 REVIEW_DAYS = 180  # as a new document from the template
+SERVICENOW_CATEGORY = "servicenow"
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Register `kb import markdown`."""
+    """Register `kb import markdown` and `kb import servicenow`."""
     kinds = sub.add_parser("import", help="bring existing content in as a change request")
-    p = kinds.add_subparsers(dest="source_kind", required=True).add_parser(
+    sources = kinds.add_subparsers(dest="source_kind", required=True)
+    p = sources.add_parser(
         "markdown", parents=[common], help="a folder of Markdown files, any front matter or none"
     )
     p.add_argument("dir", type=Path)
+    _defaults(p, "category of the files at the folder's top (default: its name)")
+    p = sources.add_parser(
+        "servicenow", parents=[common], help="a ServiceNow kb_knowledge export (list export, XML or JSON)"
+    )
+    p.add_argument("file", type=Path)
+    _defaults(p, f"folder of the articles without a category (default: {SERVICENOW_CATEGORY})")
+    p.add_argument(
+        "--instance",
+        help="the instance the export came from, for its relative links (default: KB_SERVICENOW_URL)",
+    )
+
+
+def _defaults(p: argparse.ArgumentParser, category: str) -> None:
     p.add_argument("--as", dest="user", required=True, help="the user opening the change request")
-    p.add_argument("--owner", help="owner of documents whose front matter names none (default: --as)")
+    p.add_argument("--owner", help="owner of documents whose source names none (default: --as)")
     p.add_argument("--audience", action="extend", nargs="+", choices=["L1", "L2"], help="default: L1")
     p.add_argument("--review-by", type=date.fromisoformat, help=f"default: today + {REVIEW_DAYS} days")
-    p.add_argument("--lang", choices=["es", "en"], default="es", help="where the front matter has none")
-    p.add_argument("--category", help="category of the files at the folder's top (default: its name)")
+    p.add_argument("--lang", choices=["es", "en"], default="es", help="where the source names none")
+    p.add_argument("--category", help=category)
     p.add_argument("--title", help="title of the change request")
     p.add_argument("--json", action="store_true")
 
@@ -64,12 +79,23 @@ def import_markdown(
     services: Services, folder: Path, user_name: str, options: ImportOptions, title: str
 ) -> ImportResult:
     """Plan the import against main, lint it, and open a change request with it when lint finds no error."""
-    user = services.users.get(user_name)
-    repo, flow = services.repository, services.workflow
+    services.users.get(user_name)  # an unknown user is refused before anything is read
+    sources = read_folder(folder)  # before anything is written: a refused link leaves nothing behind
+    result = check_import(services, sources, options)
+    if result.errors or not result.plan.documents:
+        return result
+    message = f"Import {len(result.plan.documents)} article(s) from {folder.name or folder}"
+    return open_change(services, result, user_name, title, message)
+
+
+def check_import(
+    services: Services, sources: list[tuple[str, bytes]], options: ImportOptions
+) -> ImportResult:
+    """The files that importing sources would add to main, with fresh ids, and what lint says of them."""
+    repo = services.repository
     main = services.main_commit()
     if main is None:
         raise Conflict(f"the content repository has no branch {services.settings.branch}")
-    sources = read_folder(folder)  # before anything is written: a refused link leaves nothing behind
     corpus = Corpus.from_files(repo.files(main))
     former = former_ids(repo, main)
     used = [*corpus.by_id(), *former]
@@ -78,13 +104,18 @@ def import_markdown(
             line.split(":", 1)[1].strip().strip("'\"") for line in repo.grep_first(head, "^id:").values()
         ]
     plan = plan_import(sources, options, repo.paths(main), first_free_number(used))
-    result = ImportResult(plan, list(plan.findings) + _lint(corpus, plan, former))
-    if result.errors or not plan.documents:
-        return result
+    return ImportResult(plan, list(plan.findings) + _lint(corpus, plan, former))
+
+
+def open_change(
+    services: Services, result: ImportResult, user_name: str, title: str, message: str
+) -> ImportResult:
+    """Open one change request holding every file of a checked import (never a commit to main)."""
+    user = services.users.get(user_name)
+    flow = services.workflow
     change = flow.create(user, title)
     try:
-        message = f"Import {len(plan.documents)} article(s) from {folder.name or folder}"
-        change = flow.write(user, change.number, dict(plan.files), change.head_commit, message)
+        change = flow.write(user, change.number, dict(result.plan.files), change.head_commit, message)
     except BaseException:
         flow.withdraw(user, change.number)  # no empty change request left behind
         raise
@@ -109,12 +140,17 @@ def options_from(args: argparse.Namespace) -> ImportOptions:
         audience=sorted(set(args.audience or ["L1"])),
         review_by=args.review_by or date.today() + timedelta(days=REVIEW_DAYS),
         lang=args.lang,
-        category=args.category or args.dir.resolve().name,
+        category=args.category
+        or (args.dir.resolve().name if args.source_kind == "markdown" else SERVICENOW_CATEGORY),
     )
 
 
 def run(services: Services, args: argparse.Namespace) -> tuple[int, str]:
-    """Run `kb import markdown`; returns (exit code, text to print)."""
+    """Run `kb import markdown|servicenow`; returns (exit code, text to print)."""
+    if args.source_kind == "servicenow":
+        from kbserver.commands.import_servicenow import run_import
+
+        return run_import(services, args, options_from(args))
     name = args.dir.resolve().name
     title = args.title or f"Import Markdown from {name}"[:200]
     result = import_markdown(services, args.dir, args.user, options_from(args), title)

@@ -1,12 +1,14 @@
-"""`kb servicenow`: check the connection, pull incidents, deliver and inspect the outbox."""
+"""`kb servicenow`: check the connection, pull incidents, deliver and inspect the outbox, knowledge gaps."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import time
+from datetime import datetime
 from typing import Any
 
+from kbserver.commands import gaps
 from kbserver.errors import InvalidInput
 from kbserver.servicenow.delivery import deliver_all
 from kbserver.servicenow.integration import ServiceNow
@@ -14,7 +16,7 @@ from kbserver.services import Services
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Register `kb servicenow check|pull|deliver|outbox|retry`."""
+    """Register `kb servicenow check|pull|deliver|outbox|retry|gaps|propose`."""
     actions = sub.add_parser("servicenow", help="the ServiceNow integration").add_subparsers(
         dest="action", required=True
     )
@@ -30,6 +32,28 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
     p = actions.add_parser("retry", parents=[common], help="send a dead outbox entry again")
     p.add_argument("entry_id", type=int)
+    p = actions.add_parser(
+        "gaps", parents=[common], help="clusters of resolved tickets that no article answers well"
+    )
+    _range(p)
+    p.add_argument("--min-tickets", type=int, default=2, help="smallest cluster shown (default 2)")
+    p.add_argument("--json", action="store_true")
+    p = actions.add_parser(
+        "propose", parents=[common], help="open a change request with a new article drafted from a gap"
+    )
+    p.add_argument("cluster", help="the gap's id (its first ticket) or any of its tickets")
+    p.add_argument("--as", dest="user", required=True, help="the lead opening the change request")
+    p.add_argument("--title", help="the article's title (default: the cluster's most typical description)")
+    p.add_argument("--category", help="its folder under docs/kb/ (default: the closest article's)")
+    _range(p)
+    p.add_argument("--json", action="store_true")
+
+
+def _range(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--from", dest="since", type=datetime.fromisoformat, help="start (default: --to - 30 days)"
+    )
+    p.add_argument("--to", dest="until", type=datetime.fromisoformat, help="end, exclusive (default: now)")
 
 
 def _integration(services: Services) -> ServiceNow:
@@ -61,6 +85,23 @@ def check(integration: ServiceNow) -> list[str]:
 
 def run(services: Services, args: argparse.Namespace) -> tuple[int, str]:
     """Run a `kb servicenow` action; returns (exit code, text to print)."""
+    if args.action in ("gaps", "propose"):  # from the incidents pulled already: the instance is not asked
+        services.catch_up_index()
+        if args.action == "gaps":
+            found = gaps.gaps(services, args.since, args.until, max(1, args.min_tickets))
+            return 0, json.dumps(
+                found, indent=2, default=str, ensure_ascii=False
+            ) if args.json else gaps.table(found)
+        proposed = gaps.propose(
+            services, args.cluster, args.user, args.since, args.until, args.title, args.category
+        )
+        if args.json:
+            return 0, json.dumps(proposed, indent=2, ensure_ascii=False)
+        return 0, (
+            f"CR-{proposed['change_request']} opened on branch {proposed['branch']}: "
+            f"{proposed['document_id']} {proposed['path']}, drafted from {proposed['tickets']} ticket(s); "
+            f"review and submit it (`kb change submit {proposed['change_request']} --as {args.user}`)"
+        )
     integration = _integration(services)
     if args.action == "check":
         return 0, "\n".join(check(integration))

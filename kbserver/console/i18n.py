@@ -6,6 +6,7 @@ from fastapi import Request
 
 from kbserver.console.i18n_manual import MANUAL_MESSAGES
 from kbserver.console.i18n_publishing import PUBLISHING_MESSAGES
+from kbserver.console.i18n_servicenow import SERVICENOW_MESSAGES
 
 LANGS = ("es", "en")
 MESSAGES: dict[str, dict[str, str]] = {
@@ -283,7 +284,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-for _extra in (MANUAL_MESSAGES, PUBLISHING_MESSAGES):
+for _extra in (MANUAL_MESSAGES, PUBLISHING_MESSAGES, SERVICENOW_MESSAGES):
     for _lang, _words in _extra.items():
         MESSAGES[_lang] |= _words
 

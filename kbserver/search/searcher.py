@@ -6,7 +6,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -340,6 +340,20 @@ class SearchService:
         if self.index.generation() != shared.generation or shared.index.latest_generation() != shared.toc:
             return False, None
         return True, shared.entries[key]
+
+    def document_frequencies(self, lang: str, words: Collection[str]) -> tuple[int, dict[str, int]]:
+        """How many documents are in lang, and how many of them hold each stem (to weigh words by rarity)."""
+
+        def work(reader: _Reader) -> tuple[int, dict[str, int]]:
+            searcher = reader.searcher
+            found = {w: searcher.doc_frequency(f"text_{lang}", w) for w in words}
+            return searcher.doc_frequency("lang", lang), found
+
+        return self._with_searcher(work)
+
+    def synonyms(self) -> Synonyms:
+        """The synonym groups of the index being read."""
+        return self._with_searcher(lambda reader: reader.synonyms)
 
     def commit(self) -> str | None:
         """The commit the index reflects, as readers see it."""

@@ -47,6 +47,7 @@ SURVEY_FIELDS = ("instance.trigger_id", "actual_value", "sys_updated_on")
 RESOLVED_STATES = ("6", "7")  # Resolved, Closed
 STUB_TITLE = re.compile(r"^((?:KB|SCR|PROC)-\d{2,}): ")  # the stubs this service keeps (delivery.py)
 BATCH = 500
+CHUNK = 100  # sys_ids named in one query (an IN list), so that its URL stays short
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,13 @@ class IncidentPull:
         incidents = self._stream(
             "incident", f"assignment_group.nameIN{groups}", INCIDENT_FIELDS, self._store_incidents
         )
-        incidents += self._left_the_desk()
-        attachments = self._stream("m2m_kb_task", "", ATTACHMENT_FIELDS, self._store_attachments)
+        escalated = self._left_the_desk()
+        incidents += len(escalated)
+        # Only the desk's incidents' Attached Knowledge: the rows of tasks now in the desk's groups (by their
+        # watermark), and those of the incidents just seen outside them, which the first query cannot name.
+        desk_tasks = f"task.assignment_group.nameIN{groups}^task.sys_class_name=incident"
+        attachments = self._stream("m2m_kb_task", desk_tasks, ATTACHMENT_FIELDS, self._store_attachments)
+        attachments += self._attachments_of(escalated)
         try:
             surveys = self._stream(
                 "asmt_metric_result", "instance.trigger_idISNOTEMPTY", SURVEY_FIELDS, self._store_surveys
@@ -107,18 +113,30 @@ class IncidentPull:
             self._set_state(key, newest)
         return count
 
-    def _left_the_desk(self) -> int:
-        """Incidents still open here that changed while assigned elsewhere: the desk escalated them."""
+    def _left_the_desk(self) -> list[str]:
+        """Incidents still open here that changed while assigned elsewhere: the desk escalated them.
+        Returns their sys_ids."""
         i = servicenow_incidents.c
         with self.engine.connect() as conn:
             open_ids = list(conn.scalars(sa.select(i.sys_id).where(i.resolved_at.is_(None))))
-        count = 0
-        for chunk in _batches(iter(open_ids), 100):
+        escalated: list[str] = []
+        for chunk in _batches(iter(open_ids), CHUNK):
             query = f"sys_idIN{','.join(chunk)}^assignment_group.nameNOT IN{','.join(self.desk_groups)}"
             found = list(self.client.records("incident", query, INCIDENT_FIELDS))
             if found:
                 with self.engine.begin() as conn:
                     self._store_incidents(conn, found)
+            escalated += [str(r["sys_id"]) for r in found]
+        return escalated
+
+    def _attachments_of(self, tasks: list[str]) -> int:
+        """The Attached Knowledge of these tasks, whatever group holds them now."""
+        count = 0
+        for chunk in _batches(iter(tasks), CHUNK):
+            found = list(self.client.records("m2m_kb_task", f"taskIN{','.join(chunk)}", ATTACHMENT_FIELDS))
+            if found:
+                with self.engine.begin() as conn:
+                    self._store_attachments(conn, found)
             count += len(found)
         return count
 

@@ -25,6 +25,7 @@ LISTS = {
     "/api/changes/{number}/events",
     "/api/documents/{doc_id}/tickets",
     "/api/documents/{doc_id}/history",
+    "/api/servicenow/gaps",
 }
 
 

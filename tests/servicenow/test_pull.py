@@ -3,19 +3,23 @@ out by hand from fixture incidents; on SQLite and on a real PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from kbserver.api.app import create_app
 from kbserver.cli import main
 from kbserver.commands.reports import report
 from kbserver.feedback.votes import Vote
 from kbserver.repository import ContentRepository
 from kbserver.services import Services
 from kbserver.settings import Settings
-from kbserver.store.schema import servicenow_incidents
+from kbserver.store.schema import servicenow_attachments, servicenow_incidents
+from tests.api.conftest import PASSWORD, login
 from tests.servicenow.conftest import connect_settings
 from tests.servicenow.standin import StandIn
 
@@ -109,6 +113,26 @@ def test_the_incremental_pull_picks_up_changes_and_never_double_counts(
     assert again.incidents <= 1 and len(stored(desk)) == 5
 
 
+def test_the_pull_reads_only_the_desks_attached_knowledge(desk: Services, standin: StandIn) -> None:
+    assert desk.servicenow is not None
+    ids = seed(standin)
+    article = standin.insert("kb_knowledge", number="KB0010002", short_description="Switch caído")
+    standin.insert("m2m_kb_task", task=ids["INC0000006"], kb_knowledge=article["sys_id"])  # the network's
+    standin.insert("m2m_kb_task", task="not-an-incident-of-ours", kb_knowledge=article["sys_id"])
+    first = desk.servicenow.incidents.pull()
+    assert first.attachments == 2  # INC1's and INC4's: never the network group's, nor a stranger's
+    reads = [r for r in standin.requests if r[2].endswith("/m2m_kb_task")]
+    assert len(reads) == 1
+    # An incident the desk escalated: Attached Knowledge added while it sits in another group is still read.
+    standin.update("incident", ids["INC0000003"], assignment_group="grp-network")
+    standin.insert("m2m_kb_task", task=ids["INC0000003"], kb_knowledge=article["sys_id"])
+    second = desk.servicenow.incidents.pull()
+    assert second.attachments >= 1
+    with desk.engine.connect() as conn:
+        rows = conn.execute(sa.select(servicenow_attachments.c.task_sys_id)).scalars().all()
+    assert sorted(rows) == sorted([ids["INC0000001"], ids["INC0000004"], ids["INC0000003"]])
+
+
 def test_kpis_over_every_resolved_incident_match_the_hand_figures(desk: Services, standin: StandIn) -> None:
     assert desk.servicenow is not None
     ids = seed(standin)
@@ -169,6 +193,27 @@ def test_kpis_over_every_resolved_incident_match_the_hand_figures(desk: Services
     )
     categories = {r["category"]: r["tickets_closed"] for r in report(desk, "ticket-categories", None, None)}
     assert categories == {"cuentas": 1, "correo": 1, "(other)": 1}
+
+
+def test_the_reports_page_charts_the_ticket_kpis_per_week(desk: Services, standin: StandIn) -> None:
+    assert desk.servicenow is not None
+    seed(standin)
+    desk.servicenow.incidents.pull()
+    desk.users.add("lead1", "lead", PASSWORD)
+    with TestClient(create_app(desk.settings, desk)) as client:
+        desk.wait_for_background()
+        login(client, "lead1")
+        page = client.get("/app/reports").text
+        english = client.get("/app/reports?lang=en").text
+    assert "KPI de la mesa por semana (todos los tickets de ServiceNow)" in page
+    assert "Desk KPIs per week (every ServiceNow ticket)" in english
+    tickets = page.split("todos los tickets de ServiceNow)</h2>", 1)[1].split("</section>", 1)[0]
+    # week of 2 Nov: INC1 and INC2 resolved, INC1 with an article, neither escalated; week of 9 Nov: INC4
+    assert re.findall(r'class="label">([^<]+)<', tickets) == ["2026-11-02", "2026-11-09"]
+    assert re.findall(r"<title>([^<]+)</title>", tickets) == ["50%", "100%", "0%", "100%", "100%", "0%"]
+    assert "<script" not in tickets
+    closed = page.split("Tickets cerrados por semana (ServiceNow)</h2>", 1)[1].split("</section>", 1)[0]
+    assert re.findall(r"<title>([^<]+)</title>", closed) == ["2", "1"]
 
 
 def test_kb_servicenow_check_and_pull(

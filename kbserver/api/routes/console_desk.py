@@ -1,4 +1,5 @@
-"""Console pages for leads and approvers: the flag and deviation queues, and reports with charts and CSV."""
+"""Console pages for leads and approvers: the flag and deviation queues, reports with charts and CSV, and the
+knowledge gaps from tickets."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from kbserver.api.deps import MAX_RECORD_ID, AdminUser, LeadUser, RecordId, ReportReader, ServicesDep
 from kbserver.api.routes.console import render
 from kbserver.api.routes.servicenow import integration
+from kbserver.commands import gaps
 from kbserver.commands.reports import REPORTS, report
 from kbserver.commands.reports import render as render_rows
 from kbserver.console.charts import bars, chart_height
@@ -86,12 +89,14 @@ def reports_page(
     since: Since = None,
     until: Until = None,
 ) -> Response:
-    """Use and helpfulness over time, top content gaps, first-contact resolution and escalation."""
+    """Use and helpfulness over time, top content gaps, first-contact resolution and escalation, from feedback
+    and (with ServiceNow) over every ticket."""
     span = _span(since, until)
     usage = report(services, "usage", *span)
     kpis = report(services, "kpis", *span)
     gaps = report(services, "gaps", *span)
     documents = report(services, "documents", *span)
+    tickets = report(services, "tickets", *span)  # every ServiceNow ticket: empty while none were pulled
     charts: dict[str, Any] = {
         "usage": bars([(u["week"], [u["votes"]]) for u in usage]),
         "helpful": bars([(u["week"], [u["helpful_rate"]]) for u in usage], percent=True),
@@ -102,6 +107,14 @@ def reports_page(
             ],
             percent=True,
         ),
+        "tickets": bars(
+            [
+                (k["week"], [k["link_rate"], k["first_contact_resolution"], k["escalation_rate"]])
+                for k in tickets
+            ],
+            percent=True,
+        ),
+        "closed": bars([(k["week"], [k["tickets_closed"]]) for k in tickets]),
         "gaps": bars([(g["query"], [g["searches"]]) for g in gaps if g["gap"] == "no_results"][:10]),
         "unused": bars([(g["query"], [g["searches"]]) for g in gaps if g["gap"] == "not_opened"][:10]),
     }
@@ -151,3 +164,41 @@ def servicenow_retry(entry_id: RecordId, _user: AdminUser, services: ServicesDep
     found.outbox.retry(entry_id)
     found.worker.wake()
     return RedirectResponse("/app/servicenow", status_code=303)
+
+
+@router.get("/gaps")
+def gaps_page(
+    request: Request,
+    user: LeadUser,
+    services: ServicesDep,
+    since: Since = None,
+    until: Until = None,
+    min_tickets: Annotated[int, Query(ge=1, le=1_000_000)] = 2,
+) -> Response:
+    """Clusters of resolved tickets that no article answers well, each with a button to propose one."""
+    span = gaps.span(services, *_span(since, until))
+    found = gaps.gaps(services, *span, min_tickets)
+    return render(
+        request,
+        "gaps.html",
+        user=user,
+        clusters=found[:100],
+        total=len(found),
+        coverage=services.settings.servicenow_gap_coverage,
+        since=span[0].date().isoformat() if span[0] else "",
+        until=until.isoformat() if until else "",
+        min_tickets=min_tickets,
+    )
+
+
+@router.post("/gaps/{cluster}")
+def gaps_propose(
+    cluster: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{1,40}$")],
+    user: LeadUser,
+    services: ServicesDep,
+    since: Annotated[date | None, Form(alias="from")] = None,
+    until: Annotated[date | None, Form(alias="to")] = None,
+) -> Response:
+    """Open the change request with an article drafted from the gap, and show it."""
+    done = gaps.propose(services, cluster, user.name, *_span(since, until))
+    return RedirectResponse(f"/app/changes/{done['change_request']}", status_code=303)

@@ -1,14 +1,20 @@
-"""The ServiceNow integration for admins: the outbox with its dead letters, and their retry."""
+"""The ServiceNow integration: the outbox with its dead letters and their retry (admins); knowledge gaps from
+tickets, and a gap proposed as a new article's change request (leads)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request, Response
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
-from kbserver.api.contract import errors
-from kbserver.api.deps import AdminUser, RecordId, ServicesDep
+from kbserver.api.contract import created, errors, listed
+from kbserver.api.deps import AdminUser, LeadUser, RecordId, ReportReader, ServicesDep
+from kbserver.api.models.gaps import GapCluster, GapProposal, GapProposalIn
+from kbserver.api.paging import PageDep, paginate
+from kbserver.commands.gaps import gaps, propose
 from kbserver.errors import NotFound
 from kbserver.servicenow.integration import ServiceNow
 from kbserver.servicenow.outbox import EntryState
@@ -58,3 +64,45 @@ def retry(entry_id: RecordId, _admin: AdminUser, services: ServicesDep) -> dict[
     entry = found.outbox.retry(entry_id)
     found.worker.wake()
     return entry
+
+
+Since = Annotated[datetime | None, Query(alias="from", description="start (default: 30 days before the end)")]
+Until = Annotated[datetime | None, Query(alias="to", description="end of the range, exclusive")]
+
+
+@router.get("/gaps", response_model=list[GapCluster], responses=listed())
+def gap_clusters(
+    _reader: ReportReader,
+    services: ServicesDep,
+    chosen: PageDep,
+    request: Request,
+    response: Response,
+    since: Since = None,
+    until: Until = None,
+    min_tickets: Annotated[int, Query(ge=1, le=1_000_000, description="smallest cluster listed")] = 2,
+) -> list[dict[str, Any]]:
+    """Knowledge gaps from tickets: resolved incidents with no article attached or linked, whose best search
+    hit holds less than KB_SERVICENOW_GAP_COVERAGE of their words, in clusters of similar descriptions, the
+    largest first (from the incidents pulled already; empty when none were)."""
+    return paginate(gaps(services, since, until, min_tickets), chosen, request, response)
+
+
+@router.post(
+    "/gaps/{cluster}/change-request",
+    status_code=201,
+    response_model=GapProposal,
+    responses=created("the change request") | errors(400, 409, 503),
+)
+def propose_gap(
+    cluster: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{1,40}$", description="any ticket of the gap")],
+    user: LeadUser,
+    services: ServicesDep,
+    response: Response,
+    body: GapProposalIn | None = None,
+) -> dict[str, Any]:
+    """Open a change request with a new article drafted from the gap, quoting its tickets; it goes through
+    review and sign-off like any other (409 when the gap is proposed already)."""
+    asked = body or GapProposalIn()
+    done = propose(services, cluster, user.name, asked.since, asked.until, asked.title, asked.category)
+    response.headers["Location"] = f"/api/changes/{done['change_request']}"
+    return done
