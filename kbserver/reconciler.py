@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from kbserver.errors import Conflict, KBError
+from kbserver.site import Superseded
 
 if TYPE_CHECKING:
     from kbserver.services import Services
@@ -172,7 +173,11 @@ class Reconciler:
             return wait
         started = time.monotonic()
         try:
-            services.site.build(services.repository, commit, wait=False)
+            superseded = lambda: services.published_commit() != commit  # noqa: E731
+            services.site.build(services.repository, commit, wait=False, superseded=superseded)
+        except Superseded:
+            log.info("site: the build of %s stopped: a newer commit is to be published", commit[:12])
+            return 0.0
         except Conflict:
             log.info("site: another process is building it")
             return 2.0

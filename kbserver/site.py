@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,10 @@ def drop_unpublished(docs: Path) -> list[str]:
     return dropped
 
 
+class Superseded(Conflict):
+    """A site build stopped because a newer commit is to be published."""
+
+
 class Site:
     """The built sites below root: `builds/<name>/{site,COMMIT}` and a `current` link to one of them."""
 
@@ -100,8 +104,15 @@ class Site:
                 raise Conflict("another site build is running") from exc
             yield
 
-    def build(self, repo: ContentRepository, commit: str, wait: bool = True) -> Path:
-        """Build the site of commit with mkdocs --strict and serve it; the old site stays until then."""
+    def build(
+        self,
+        repo: ContentRepository,
+        commit: str,
+        wait: bool = True,
+        superseded: Callable[[], bool] | None = None,
+    ) -> Path:
+        """Build the site of commit with mkdocs --strict and serve it; the old site stays until then. A build
+        that `superseded()` says is no longer wanted (main moved on) stops early with Superseded."""
         with self._lock(wait):
             if self.served_commit() == commit:
                 return self.current.resolve()
@@ -113,7 +124,7 @@ class Site:
                 source = work / "source"
                 self._export(repo, commit, source)
                 output = work / "site"
-                self._run_mkdocs(work, source, output)
+                self._run_mkdocs(work, source, output, superseded)
                 shutil.rmtree(source)
                 (work / "COMMIT").write_text(commit + "\n")
                 final = self.builds / f"{commit[:12]}-{time.time_ns()}"
@@ -150,7 +161,9 @@ class Site:
                 "site: %s is not published: the site serves only pages, images, PDFs and downloads", path
             )
 
-    def _run_mkdocs(self, work: Path, source: Path, output: Path) -> None:
+    def _run_mkdocs(
+        self, work: Path, source: Path, output: Path, superseded: Callable[[], bool] | None
+    ) -> None:
         own = source / CONFIG_FILE
         content = read_site_config(own.read_text(encoding="utf-8", errors="replace") if own.is_file() else "")
         log_refusals(content)
@@ -160,18 +173,32 @@ class Site:
             config = work / f"mkdocs{'.' + folder if folder else ''}.yml"
             settings = build_config(content, source / "docs", nav, language)
             config.write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
-            self._mkdocs(work, config, output / folder if folder else output)
+            self._mkdocs(work, config, output / folder if folder else output, superseded)
 
     @staticmethod
-    def _mkdocs(work: Path, config: Path, output: Path) -> None:
+    def _mkdocs(work: Path, config: Path, output: Path, superseded: Callable[[], bool] | None) -> None:
         # No --quiet: MkDocs counts --strict warnings only when they are logged. The child dies with this
         # process (kbserver/sitebuild.py), so stopping the service never leaves a build running.
         command = [sys.executable, "-m", "kbserver.sitebuild", str(os.getpid()), "build", "--strict"]
         command += ["-f", str(config), "-d", str(output)]
         env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-        result = subprocess.run(command, capture_output=True, text=True, cwd=work, env=env, check=False)
-        if result.returncode != 0:
-            lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
+        with tempfile.TemporaryFile(mode="w+") as out:
+            child = subprocess.Popen(
+                command, stdout=out, stderr=subprocess.STDOUT, cwd=work, env=env, text=True
+            )
+            while True:
+                try:
+                    returncode = child.wait(timeout=0.25)
+                    break
+                except subprocess.TimeoutExpired:
+                    if superseded is not None and superseded():
+                        child.kill()
+                        child.wait()
+                        raise Superseded("a newer commit is to be published: this build stopped") from None
+            out.seek(0)
+            printed = out.read()
+        if returncode != 0:
+            lines = [ln for ln in printed.splitlines() if ln.strip()]
             raise ContentError("the site build failed", {"output": lines[-30:]})
 
     def _remove_leftovers(self) -> None:
