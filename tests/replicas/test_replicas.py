@@ -5,8 +5,6 @@ with SIGKILL and restarted, and nothing answered 2xx is lost while every replica
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -14,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -25,7 +23,7 @@ from kbserver.services import Services
 from kbserver.settings import Settings
 from kbserver.store import connect
 from tests.conftest import _postgres_url
-from tests.kbserve import free_port
+from tests.replicas.harness import Replica, Unavailable, haproxy, wait_for
 
 ARTICLES = [
     "docs/kb/red-vpn/vpn-lenta.md",
@@ -33,55 +31,6 @@ ARTICLES = [
     "docs/kb/red-vpn/unidades-red.md",
 ]
 QUERIES = ["vpn no conecta", "sin internet", "contraseña caducada", "unidades de red", "impresora"]
-
-
-@dataclass
-class Replica:
-    """One `kb serve` process with its own repository mirror and data, sharing the store and upstream."""
-
-    name: str
-    env: dict[str, str]
-    log: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        kb = str(Path(sys.executable).with_name("kb"))
-        with self.log.open("ab") as out:
-            env = {**os.environ, **self.env, "KB_PORT": str(self.port)}
-            self.process = subprocess.Popen([kb, "serve"], env=env, stdout=out, stderr=out)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-    def health(self) -> dict[str, object]:
-        return dict(httpx.get(f"{self.url}/api/health", timeout=5).json())
-
-
-def _wait(condition: Callable[[], bool], seconds: float, what: str) -> float:
-    started = time.monotonic()
-    while True:
-        try:
-            if condition():
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() - started < seconds, f"{what}: not within {seconds} s"
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -102,49 +51,14 @@ def pg_schema_url() -> Iterator[str]:
 
 
 @contextmanager
-def haproxy(replicas: list[Replica], folder: Path) -> Iterator[str]:
-    """haproxy on a free port, round robin over the replicas, each health-checked on /livez every 300 ms.
-    Only a refused connection is retried elsewhere: a request a replica took is never sent twice."""
-    binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
-    if not Path(binary).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but haproxy is not installed (.ci/run installs it)")
-        pytest.skip("haproxy is not installed")
-    port = free_port()
-    servers = "\n".join(
-        f"  server {r.name} 127.0.0.1:{r.port} check inter 300ms fall 1 rise 2" for r in replicas
-    )
-    config = folder / "haproxy.cfg"
-    config.write_text(
-        f"""global
-  maxconn 512
-defaults
-  mode http
-  timeout connect 1s
-  timeout client 30s
-  timeout server 30s
-  retries 3
-  option redispatch
-  retry-on conn-failure
-frontend kb
-  bind 127.0.0.1:{port}
-  default_backend replicas
-backend replicas
-  balance roundrobin
-  option httpchk GET /livez
-{servers}
-"""
-    )
-    with (folder / "haproxy.log").open("wb") as out:
-        balancer = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=out, stderr=out)
+def _balancer(replicas: list[Replica], folder: Path) -> Iterator[str]:
     try:
-        _wait(
-            lambda: httpx.get(f"http://127.0.0.1:{port}/livez", timeout=2).status_code == 200, 20, "haproxy"
-        )
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        balancer.terminate()
-        balancer.wait(10)
+        with haproxy(replicas, folder) as lb:
+            yield lb
+    except Unavailable as missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {missing} (.ci/run installs it)")
+        pytest.skip(str(missing))
 
 
 @dataclass
@@ -248,8 +162,8 @@ def test_three_replicas_under_load_lose_nothing_and_converge(
             replica.start()
         for replica in replicas:
             ready = f"{replica.url}/readyz"
-            _wait(lambda u=ready: httpx.get(u, timeout=2).status_code == 200, 180, f"{replica.name} ready")
-        with haproxy(replicas, tmp_path) as lb:
+            wait_for(lambda u=ready: httpx.get(u, timeout=2).status_code == 200, 180, f"{replica.name} ready")
+        with _balancer(replicas, tmp_path) as lb:
             stop, outcomes = threading.Event(), []  # type: ignore[var-annotated]
             load = [
                 threading.Thread(target=_load, args=(lb, tokens["operator1"], stop, outcomes, i))
@@ -263,7 +177,7 @@ def test_three_replicas_under_load_lose_nothing_and_converge(
                 r3.kill()
                 merges.append(_change([r1, r2, r1], tokens, ARTICLES[1], "\nPaso dos de la prueba.\n"))
                 r3.start()
-                _wait(lambda: httpx.get(f"{r3.url}/livez", timeout=2).status_code == 200, 60, "r3 back")
+                wait_for(lambda: httpx.get(f"{r3.url}/livez", timeout=2).status_code == 200, 60, "r3 back")
                 merges.append(_change([r3, r1, r2], tokens, ARTICLES[2], "\nPaso tres de la prueba.\n"))
                 last_merge = time.monotonic()
                 time.sleep(1.0)
@@ -290,8 +204,8 @@ def test_three_replicas_under_load_lose_nothing_and_converge(
 
         # Main and the search index: within 10 s of the last merge. The site: each replica rebuilds it with
         # mkdocs, three at once on this 2-core machine under load, so it gets 30 s (README: replicas).
-        _wait(converged("index"), max(0.0, last_merge + 10 - time.monotonic()) + 0.5, "index converges")
-        _wait(converged("site"), max(0.0, last_merge + 30 - time.monotonic()) + 0.5, "site converges")
+        wait_for(converged("index"), max(0.0, last_merge + 10 - time.monotonic()) + 0.5, "index converges")
+        wait_for(converged("site"), max(0.0, last_merge + 30 - time.monotonic()) + 0.5, "site converges")
         site_lag = time.monotonic() - last_merge
         print(f"replicas: every site at the last merge {site_lag:.1f} s after it")
 
