@@ -14,9 +14,11 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from approval.model import ChangeRequest, State
 from approval.records import ChangeRecords
 from approval.trailers import check_text
 from approval.verify import verify_history
@@ -24,6 +26,9 @@ from kbserver.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kbserver.repository import ContentRepository
 from kbserver.store.schema import publication_events, users
 from kbserver.users import Role, User
+
+if TYPE_CHECKING:
+    from approval.workflow import Workflow
 
 log = logging.getLogger(__name__)
 _BASELINE_LOCK = 4242011  # one replica records the baseline
@@ -65,6 +70,16 @@ class Publication:
         return self.main == self.published
 
 
+@dataclass(frozen=True)
+class Trust:
+    """What the publication events say: commits accepted (or the baseline), and held commits whose revert was
+    opened as a change request (its number)."""
+
+    accepted: set[str]
+    reverts: dict[str, int]
+    any: bool  # some event exists (the baseline is recorded)
+
+
 class Publisher:
     """Works out the published commit of one branch, and records admins' acceptances."""
 
@@ -88,8 +103,8 @@ class Publisher:
             latest = self._latest
             if latest is not None and latest.main == main and not fresh:
                 return latest
-            trusted = self._trusted(main)
-            found = self._judge(main, self._start(main, latest, trusted), trusted)
+            trust = self._trusted(main)
+            found = self._judge(main, self._start(main, latest, trust), trust)
             if latest is None or found.published != latest.published or found.held != latest.held:
                 self._log(found)
             self._latest = found
@@ -146,17 +161,17 @@ class Publisher:
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
-    def _trusted(self, main: str) -> set[str]:
+    def _trusted(self, main: str) -> Trust:
         with self.engine.begin() as conn:
-            rows = set(conn.scalars(sa.select(publication_events.c.commit)))
-            if rows:
-                return rows
+            found = self._read_trust(conn)
+            if found.any:
+                return found
             # First run on this store: the history found is trusted as it is (README: publishing).
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_BASELINE_LOCK)))
-                rows = set(conn.scalars(sa.select(publication_events.c.commit)))
-                if rows:
-                    return rows
+                found = self._read_trust(conn)
+                if found.any:
+                    return found
             conn.execute(
                 publication_events.insert().values(
                     commit=main,
@@ -166,13 +181,36 @@ class Publisher:
                 )
             )
             log.info("publishing: baseline recorded at %s", main[:12], extra={"commit": main})
-            return {main}
+            return Trust({main}, {}, True)
 
-    def _start(self, main: str, latest: Publication | None, trusted: set[str]) -> str | None:
+    def _read_trust(self, conn: sa.Connection) -> Trust:
+        rows = conn.execute(
+            sa.select(publication_events.c.commit, publication_events.c.action, publication_events.c.reason)
+        ).all()
+        accepted = {row.commit for row in rows if row.action in ("baseline", "accept")}
+        reverts: dict[str, int] = {}
+        for row in rows:
+            if row.action == "revert" and row.reason.startswith("CR-"):
+                reverts[row.commit] = int(row.reason.removeprefix("CR-"))
+        return Trust(accepted, reverts, bool(rows))
+
+    def _reverted_by(self, trust: Trust) -> dict[str, str]:
+        # A held commit whose revert change request is merged: the merge that undid it.
+        done = {}
+        for sha, number in trust.reverts.items():
+            try:
+                change = self.records.get(number)
+            except NotFound:
+                continue
+            if change.state is State.MERGED and change.merged_commit:
+                done[sha] = change.merged_commit
+        return done
+
+    def _start(self, main: str, latest: Publication | None, trust: Trust) -> str | None:
         # Judge only what is new: from the last published commit, or else the newest trusted commit, that main
         # still contains (a history rewritten upstream is judged again from what it kept).
         candidates = [latest.published] if latest is not None and latest.published else []
-        candidates += sorted(trusted)
+        candidates += sorted(trust.accepted)
         for sha in candidates:
             if sha == main or self._contains(main, sha):
                 return sha
@@ -184,22 +222,26 @@ class Publisher:
         except NotFound:
             return False
 
-    def _judge(self, main: str, start: str | None, trusted: set[str]) -> Publication:
+    def _judge(self, main: str, start: str | None, trust: Trust) -> Publication:
         if start == main:
             return Publication(main, main)
         revision = f"{start}..{main}" if start else main
         problems: dict[str, list[str]] = {}
         for violation in verify_history(self.repo, revision, self.records):
-            problems.setdefault(violation.commit, []).append(violation.reason)
+            if violation.commit not in trust.accepted:
+                problems.setdefault(violation.commit, []).append(violation.reason)
         chain = [sha for sha, _parents, _trailers in reversed(self.repo.trailer_history(revision))]
-        published = start
+        reverted = self._reverted_by(trust) if problems else {}
+        published, undone_by = start, -1  # undone_by: position of the merge that undoes what is skipped
         for position, sha in enumerate(chain):
-            if sha in problems and sha not in trusted:
-                held = [
-                    self._held(c, problems[c]) for c in chain[position:] if c in problems and c not in trusted
-                ]
-                return Publication(main, published, held, len(chain) - position)
-            published = sha
+            if sha in problems:
+                fix = reverted.get(sha)
+                if fix is None or fix not in chain[position + 1 :] or fix in problems:
+                    held = [self._held(c, problems[c]) for c in chain[position:] if c in problems]
+                    return Publication(main, published, held, len(chain) - position)
+                undone_by = max(undone_by, chain.index(fix))  # skipped until its revert is merged
+            if position >= undone_by:
+                published = sha
         return Publication(main, published)
 
     def _held(self, sha: str, reasons: list[str]) -> Held:
@@ -224,8 +266,41 @@ class Publisher:
             )
 
 
-def require_published(state: Publication) -> str:
-    """The published commit, or Conflict when nothing on main can be published yet."""
-    if state.published is None:
-        raise Conflict("no commit on main has been verified for publishing yet")
-    return state.published
+def open_revert(publisher: Publisher, workflow: Workflow, user: User, commit: str) -> ChangeRequest:
+    """A change request that undoes a held commit on main: once it is merged (reviewed as any other), the
+    commits from the held one to that merge are passed over and publishing goes on from the merge."""
+    if not user.has_role(Role.LEAD):
+        raise Forbidden("opening a revert needs the role lead or admin")
+    held = [h for h in publisher.state(fresh=True).held if h.commit == commit or h.commit.startswith(commit)]
+    if len(commit) < 7 or not held:
+        raise NotFound(f"{commit[:40]} is not an unverified commit holding back main")
+    target = held[0]
+    repo, main = publisher.repo, workflow.repo.head(workflow.branch) or ""
+    parent = f"{target.commit}^1"
+    changes: dict[str, bytes | None] = {}
+    moved = []
+    for path in repo.changed_files(parent, target.commit):
+        if repo.read(main, path) != repo.read(target.commit, path):
+            moved.append(path)  # changed again since: undoing it needs a person
+        changes[path] = repo.read(parent, path)
+    if moved:
+        raise Conflict(
+            f"files of {target.commit[:12]} changed again on {workflow.branch} since; "
+            "undo them by hand in a change request",
+            {"files": moved},
+        )
+    change = workflow.create(user, f"Revertir {target.commit[:12]}: {target.subject}"[:200])
+    message = f"Revert {target.commit} (committed around the workflow)"
+    change = workflow.write(user, change.number, changes, change.head_commit, message)
+    with publisher.engine.begin() as conn:
+        conn.execute(
+            publication_events.insert().values(
+                commit=target.commit,
+                action="revert",
+                user_id=user.id,
+                reason=f"CR-{change.number}",
+                created_at=datetime.now(UTC),
+            )
+        )
+    log.warning("publishing: %s opened CR-%d to revert %s", user.name, change.number, target.commit[:12])
+    return change

@@ -20,11 +20,15 @@ PUBLISHING_MESSAGES: dict[str, dict[str, str]] = {
         "publishing.reasons": "Por qué no se verifica",
         "publishing.accept": "Aceptar y publicar",
         "publishing.reason": "Motivo (queda en el registro de auditoría)",
-        "publishing.revert": "O reviértalo con una solicitud de cambio que deshaga el commit.",
+        "publishing.revert": (
+            "O reviértalo con una solicitud de cambio: al fusionarla se publica de nuevo desde ella."
+        ),
         "publishing.admin_only": "Solo un administrador puede aceptar commits sin verificar.",
         "publishing.events": "Registro",
         "publishing.action.baseline": "línea base",
         "publishing.action.accept": "aceptado",
+        "publishing.action.revert": "reversión abierta",
+        "publishing.revert_button": "Revertir con una solicitud de cambio",
     },
     "en": {
         "publishing.title": "Publishing",
@@ -42,10 +46,14 @@ PUBLISHING_MESSAGES: dict[str, dict[str, str]] = {
         "publishing.reasons": "Why it does not verify",
         "publishing.accept": "Accept and publish",
         "publishing.reason": "Reason (kept in the audit record)",
-        "publishing.revert": "Or revert it with a change request that undoes the commit.",
+        "publishing.revert": (
+            "Or revert it through a change request: once merged, publishing goes on from its merge."
+        ),
         "publishing.admin_only": "Only an admin can accept unverified commits.",
         "publishing.events": "Record",
         "publishing.action.baseline": "baseline",
         "publishing.action.accept": "accepted",
+        "publishing.action.revert": "revert opened",
+        "publishing.revert_button": "Revert through a change request",
     },
 }

@@ -159,3 +159,31 @@ def test_a_push_around_the_workflow_is_held_until_an_admin_accepts_it(
         assert event["action"] == "accept" and event["user"] == "admin1" and "hotfix" in event["reason"]
         assert 'id="publishing-banner"' not in client.get("/app").text
     assert replica.search.search("zarabanda")["total"] == 1
+
+
+def test_a_held_commit_reverted_through_a_change_request_publishes_from_the_revert(
+    replica: Services, upstream_url: str, tmp_path: Path
+) -> None:
+    published = replica.published_commit() or ""
+    text = (replica.repository.read(published, ARTICLE) or b"").decode() + "\nHerramienta zarabanda.\n"
+    sneaked = push_around_the_workflow(upstream_url, tmp_path / "plain", ARTICLE, text, "atajo")
+    replica.repository.fetch()
+    with TestClient(create_app(replica.settings, replica)) as client:
+        lead1 = {"x-csrf-token": login(client, "lead1")}
+        opened = client.post("/api/publishing/revert", json={"commit": sneaked[:12]}, headers=lead1)
+        assert opened.status_code == 201, opened.text
+        number = opened.json()["change_request"]
+        assert opened.headers["location"] == f"/api/changes/{number}"
+        assert client.post(f"/api/changes/{number}/submit", headers=lead1).status_code == 200
+        lead2 = {"x-csrf-token": login(client, "lead2")}
+        assert client.post(f"/api/changes/{number}/approve", json={}, headers=lead2).status_code == 200
+        # Until the revert is merged, the held commit still holds main back.
+        assert replica.publication(fresh=True).published == published
+        lead1 = {"x-csrf-token": login(client, "lead1")}
+        merged = client.post(f"/api/changes/{number}/merge", headers=lead1)
+        assert merged.status_code == 200, merged.text
+        state = client.get("/api/publishing").json()
+    assert state["published"] == merged.json()["merged_commit"] == state["main"]
+    assert state["held"] == [] and state["events"][0]["action"] == "revert"
+    assert replica.repository.read(state["published"], ARTICLE) == replica.repository.read(published, ARTICLE)
+    assert replica.search.search("zarabanda")["total"] == 0

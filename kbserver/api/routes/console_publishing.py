@@ -6,6 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from approval.publishing import open_revert
 from kbserver.api.deps import LeadUser, ServicesDep
 from kbserver.api.routes.console import render
 from kbserver.errors import KBError
@@ -57,3 +58,17 @@ async def accept(
             raise
         return await run_in_threadpool(_page, request, services, user, exc)
     return RedirectResponse("/app/publishing", status_code=303)
+
+
+@router.post("/revert")
+async def revert(
+    request: Request, user: LeadUser, services: ServicesDep, commit: str = Form(max_length=40)
+) -> Response:
+    """Open the change request that undoes a held commit, and go to it."""
+    try:
+        change = await run_in_threadpool(open_revert, services.publisher, services.workflow, user, commit)
+    except KBError as exc:
+        if exc.status in (401, 403):
+            raise
+        return await run_in_threadpool(_page, request, services, user, exc)
+    return RedirectResponse(f"/app/changes/{change.number}", status_code=303)

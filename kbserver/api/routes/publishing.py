@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from approval.publishing import Publication
-from kbserver.api.contract import errors
+from approval.publishing import Publication, open_revert
+from kbserver.api.contract import created, errors
 from kbserver.api.deps import AdminUser, LeadUser, ServicesDep
 from kbserver.services import Services
 
@@ -47,6 +47,20 @@ class PublishingOut(BaseModel):
     waiting: int = Field(description="commits on main after the published one")
     held: list[HeldOut]
     events: list[EventOut] = Field(description="the latest baselines and acceptances, newest first")
+
+
+class RevertIn(BaseModel):
+    """A held commit to undo through a change request."""
+
+    commit: str = Field(min_length=7, max_length=40, pattern="^[0-9a-f]+$")
+
+
+class RevertOut(BaseModel):
+    """The change request opened to undo the commit: it is reviewed and merged as any other."""
+
+    change_request: int
+    branch: str
+    head_commit: str
 
 
 class AcceptIn(BaseModel):
@@ -90,3 +104,17 @@ async def accept(body: AcceptIn, services: ServicesDep, user: AdminUser) -> dict
         return _out(services, state)
 
     return await run_in_threadpool(work)
+
+
+@router.post(
+    "/revert",
+    response_model=RevertOut,
+    status_code=201,
+    responses=errors(404, 409, 422) | created("the change request"),
+)
+async def revert(body: RevertIn, response: Response, services: ServicesDep, user: LeadUser) -> dict[str, Any]:
+    """Open a change request that undoes a held commit (leads and admins); once it is merged, publishing goes
+    on from its merge."""
+    change = await run_in_threadpool(open_revert, services.publisher, services.workflow, user, body.commit)
+    response.headers["Location"] = f"/api/changes/{change.number}"
+    return {"change_request": change.number, "branch": change.branch, "head_commit": change.head_commit}
