@@ -27,7 +27,7 @@ from approval.policy import POLICY_FILE, lint_policy, policy_in_force
 from approval.records import ChangeRecords
 from approval.signoff import count_approvals, signoff_message
 from approval.trailers import Person, check_single_line, check_text, same_email
-from kbserver.commands.lint import former_ids, lint_change
+from kbserver.content.checks import former_ids, lint_change
 from kbserver.errors import Conflict, Forbidden, InvalidInput
 from kbserver.repository import ContentRepository, MergeConflict
 from kbserver.users import Role, User

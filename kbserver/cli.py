@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
     manual.add_parser(sub, common)
 
-    from kbserver.commands.reports import REPORTS
+    from kbserver.feedback.catalog import REPORTS
 
     p = sub.add_parser("report", parents=[common], help="reports: " + ", ".join(REPORTS))
     p.add_argument("name", choices=REPORTS)
@@ -147,7 +147,8 @@ def _read_password() -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from kbserver.commands import changes, importing, lint, manual, search, serve, users
+    from kbserver.commands import changes, importing, manual, search, serve, users
+    from kbserver.content import checks as lint
     from kbserver.repository import ContentRepository
     from kbserver.services import Services
 
@@ -208,7 +209,8 @@ def _run(args: argparse.Namespace) -> int:
             print(text)
             return code
         if args.command == "report":
-            from kbserver.commands.reports import render, report
+            from kbserver.commands.reports import render
+            from kbserver.feedback.catalog import report
 
             services.catch_up_index()
             print(render(report(services, args.name, args.since, args.until), args.json, args.csv))

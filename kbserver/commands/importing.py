@@ -9,8 +9,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from kbserver.commands.lint import file_findings, former_ids
 from kbserver.content import Corpus, Finding, lint_corpus, parse_document
+from kbserver.content.checks import file_findings, former_ids
 from kbserver.content.importer import ImportOptions, ImportPlan, first_free_number, plan_import, read_folder
 from kbserver.errors import Conflict
 from kbserver.services import Services

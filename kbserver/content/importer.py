@@ -1,7 +1,7 @@
 """Third-party Markdown made into articles: product front matter, fresh ids, safe names, links that follow.
 
 Pure: it reads (path, bytes) pairs and returns the files to write. Reading the folder, linting the result and
-opening the change request are the caller's (kbserver/commands/importing.py).
+opening the change request are the caller's (kbserver/commands/importing.py, with kbserver/content/checks.py).
 """
 
 from __future__ import annotations

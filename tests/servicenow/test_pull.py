@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from kbserver.cli import main
-from kbserver.commands.reports import report
+from kbserver.feedback.catalog import report
 from kbserver.feedback.votes import Vote
 from kbserver.repository import ContentRepository
 from kbserver.services import Services

@@ -12,10 +12,9 @@ from fastapi.responses import RedirectResponse, Response
 from kbserver.api.deps import MAX_RECORD_ID, AdminUser, LeadUser, RecordId, ReportReader, ServicesDep
 from kbserver.api.routes.console import render
 from kbserver.api.routes.servicenow import integration
-from kbserver.commands.reports import REPORTS, report
-from kbserver.commands.reports import render as render_rows
 from kbserver.console.charts import bars, chart_height
 from kbserver.errors import InvalidInput
+from kbserver.feedback.catalog import REPORTS, as_csv, report
 from kbserver.feedback.flags import FlagState
 
 router = APIRouter(prefix="/app", tags=["console"], include_in_schema=False)
@@ -131,7 +130,7 @@ def report_csv(
         raise InvalidInput(f"unknown report {name!r}", {"reports": list(REPORTS)})
     rows = report(services, name, *_span(since, until))
     return Response(
-        render_rows(rows, as_json=False, as_csv=True) + "\r\n" if rows else "",
+        as_csv(rows) + "\r\n" if rows else "",
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )

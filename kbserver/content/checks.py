@@ -1,4 +1,4 @@
-"""`kb lint`: check a folder or a commit of the content repository."""
+"""Lint the content repository as a folder, a commit, a change or a draft, with the checks history needs."""
 
 from __future__ import annotations
 
