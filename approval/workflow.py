@@ -5,7 +5,6 @@ It returns what changed (a new main commit after a merge); the caller reindexes 
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import time
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from approval.signoff import count_approvals, signoff_message
 from approval.trailers import Person, check_single_line, check_text, same_email
 from kbserver.content.checks import former_ids, lint_change
 from kbserver.errors import Conflict, Forbidden, InvalidInput
+from kbserver.filelock import held
 from kbserver.repository import ContentRepository, MergeConflict
 from kbserver.users import Role, User
 
@@ -318,7 +318,5 @@ class Workflow:
 
     @contextmanager
     def _merge_lock(self) -> Iterator[None]:
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_path, "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)  # merges are serialized across threads and processes
+        with held(self.lock_path):  # merges are serialized across threads and processes
             yield
