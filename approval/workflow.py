@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from approval import recovery
-from approval.branch import author_of, check_content_path, slugify
+from approval.branch import author_of, check_content_path
 from approval.model import (
     EDITABLE_STATES,
     OPEN_STATES,
@@ -27,6 +27,7 @@ from approval.records import ChangeRecords
 from approval.signoff import count_approvals, signoff_message
 from approval.trailers import Person, check_single_line, check_text, same_email
 from kbserver.content.checks import former_ids, lint_change
+from kbserver.content.slug import slug
 from kbserver.errors import Conflict, Forbidden, InvalidInput
 from kbserver.filelock import held
 from kbserver.repository import ContentRepository, MergeConflict
@@ -64,7 +65,7 @@ class Workflow:
         main = self._main()
         return self.records.insert(
             title,
-            slugify(title),
+            slug(title, "cambio", 40),  # the branch is change/<number>-<slug>
             user.id,
             main,
             lambda branch: recovery.claim_branch(self.repo, branch, main),
