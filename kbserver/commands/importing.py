@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from kbserver.commands.actions import Result, Verbs, verb
+from kbserver.commands.output import json_text
 from kbserver.content import Corpus, Finding, lint_corpus, parse_document
 from kbserver.content.checks import file_findings, former_ids
 from kbserver.content.importer import ImportOptions, ImportPlan, first_free_number, plan_import, read_folder
@@ -18,11 +19,15 @@ from kbserver.services import Services
 REVIEW_DAYS = 180  # as a new document from the template
 
 
-def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(sub: Verbs[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     """Register `kb import markdown`."""
     kinds = sub.add_parser("import", help="bring existing content in as a change request")
-    p = kinds.add_subparsers(dest="source_kind", required=True).add_parser(
-        "markdown", parents=[common], help="a folder of Markdown files, any front matter or none"
+    p = verb(
+        kinds.add_subparsers(dest="source_kind", required=True),
+        "markdown",
+        run,
+        parents=[common],
+        help="a folder of Markdown files, any front matter or none",
     )
     p.add_argument("dir", type=Path)
     p.add_argument("--as", dest="user", required=True, help="the user opening the change request")
@@ -113,14 +118,14 @@ def options_from(args: argparse.Namespace) -> ImportOptions:
     )
 
 
-def run(services: Services, args: argparse.Namespace) -> tuple[int, str]:
+def run(services: Services, args: argparse.Namespace) -> Result:
     """Run `kb import markdown`; returns (exit code, text to print)."""
     name = args.dir.resolve().name
     title = args.title or f"Import Markdown from {name}"[:200]
     result = import_markdown(services, args.dir, args.user, options_from(args), title)
     code = 1 if result.errors or result.change is None else 0
     if args.json:
-        return code, json.dumps(result.as_json(), ensure_ascii=False, indent=2, default=str)
+        return code, json_text(result.as_json())
     lines = [f"{d.doc_id}  {d.path}  ({d.source}): {d.title}" for d in result.plan.documents]
     lines += [f"skipped {path}: {reason}" for path, reason in result.plan.skipped]
     lines += [str(f) for f in result.findings]

@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
-import json
+import argparse
+from datetime import datetime
 from typing import Any
 
-from kbserver.feedback.catalog import as_csv, flat
+from kbserver.commands.actions import Result, Verbs, verb
+from kbserver.commands.output import json_text, table
+from kbserver.feedback.catalog import REPORTS, as_csv, flat, report
+from kbserver.services import Services
+
+
+def add_parser(sub: Verbs[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    """Register `kb report NAME`."""
+    p = verb(sub, "report", run, parents=[common], help="reports: " + ", ".join(REPORTS))
+    p.add_argument("name", choices=REPORTS)
+    p.add_argument("--from", dest="since", type=datetime.fromisoformat, help="start (ISO date)")
+    p.add_argument("--to", dest="until", type=datetime.fromisoformat, help="end, exclusive (ISO date)")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true")
+    output.add_argument("--csv", action="store_true")
+
+
+def run(services: Services, args: argparse.Namespace) -> Result:
+    """`kb report NAME`, on an index caught up to main (reports name documents by their titles)."""
+    services.catch_up_index()
+    return 0, render(report(services, args.name, args.since, args.until), args.json, args.csv)
 
 
 def render(rows: list[dict[str, Any]], as_json: bool, as_csv_text: bool) -> str:
-    """The rows as JSON, CSV or an aligned table."""
+    """The rows as JSON, CSV or an aligned table (cells cut at 40 characters)."""
     if as_json:
-        return json.dumps(rows, ensure_ascii=False, indent=2)
+        return json_text(rows)
     if not rows:
         return "(no rows)"
     if as_csv_text:
         return as_csv(rows)
     flat_rows = [flat(r) for r in rows]
     columns = list(flat_rows[0])
-    cells = [[str(c).upper() for c in columns]] + [
-        ["" if r[c] is None else str(r[c]) for c in columns] for r in flat_rows
-    ]
-    widths = [min(40, max(len(row[i]) for row in cells)) for i in range(len(columns))]
-    return "\n".join(
-        "  ".join(v[:40].ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    )
+    return table(columns, [[r[c] for c in columns] for r in flat_rows], width=40)
