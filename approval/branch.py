@@ -16,12 +16,6 @@ CONTENT_PATH = re.compile(
 )
 
 
-def slugify(title: str) -> str:
-    """A branch-safe slug of a title."""
-    ascii_title = title.lower().encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_title).strip("-")[:40] or "cambio"
-
-
 def author_of(user: User) -> Author:
     """The identity git records for user's commits: the one the four-eyes check compares with approvers'."""
     return Author(

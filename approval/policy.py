@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import pathspec
 import yaml
 
 from kbserver.content.model import Finding
@@ -26,6 +26,10 @@ PROTECTED_FILES = (POLICY_FILE, "mkdocs.yml", "synonyms.txt")
 DEFAULT_POLICY = """\
 # Who must sign off what. Every rule whose paths match a changed file applies; counts are per role.
 # This file is read from main, never from the change request being judged.
+# Paths are patterns as in CODEOWNERS (and .gitignore): "docs/kb/" is all below docs/kb/, "*.md" every page
+# at any depth, "docs/**/index.md" every index.md below docs/, "/x" only x at the root; * stays within a
+# folder, ** crosses folders. approvals.yml, mkdocs.yml and synonyms.txt alone name the files at the root.
+# There is no negation (!): list what a rule covers.
 rules:
   - paths: ["docs/procedures/**"]
     approvals: {approver: 1}
@@ -42,23 +46,11 @@ default: {lead: 1}
 
 
 @cache
-def _glob(pattern: str) -> re.Pattern[str]:
-    out = ""
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            out += ".*"
-            i += 2
-        elif pattern[i] == "*":
-            out += "[^/]*"
-            i += 1
-        elif pattern[i] == "?":
-            out += "[^/]"
-            i += 1
-        else:
-            out += re.escape(pattern[i])
-            i += 1
-    return re.compile(out + r"\Z")
+def _paths(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    # A bare name of one of the protected files names that file at the root, as it always has here (CODEOWNERS
+    # would also match a download of that name below docs/).
+    lines = ["/" + p if p in PROTECTED_FILES else p for p in patterns]
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 @dataclass(frozen=True)
@@ -67,8 +59,8 @@ class Rule:
     approvals: Mapping[str, int]
 
     def matches(self, path: str) -> bool:
-        """Whether one of the rule's globs matches path (`**` crosses folders, `*` does not)."""
-        return any(_glob(p).match(path) for p in self.paths)
+        """Whether one of the rule's patterns matches path, as a CODEOWNERS line would."""
+        return _paths(self.paths).match_file(path)
 
 
 @dataclass(frozen=True)
@@ -127,6 +119,18 @@ def _counts(value: object, where: str, line: int) -> dict[str, int]:
     return out
 
 
+def _check_pattern(pattern: str, where: str, line: int) -> None:
+    """Refuse a pattern CODEOWNERS would not read as a set of files (negation, a comment, an empty class)."""
+    if pattern.startswith("!"):
+        raise _problem(f"{where}: {pattern!r}: a path cannot be negated (as in CODEOWNERS)", line)
+    try:
+        spec = pathspec.GitIgnoreSpec.from_lines([pattern])
+    except ValueError as exc:
+        raise _problem(f"{where}: {pattern!r} is not a valid pattern: {exc}", line) from exc
+    if all(p.include is None for p in spec.patterns):
+        raise _problem(f"{where}: {pattern!r} matches no file (a comment, a blank or an unclosed '[')", line)
+
+
 def parse_policy(text: str | bytes | None) -> Policy:
     """The policy in text; the built-in default when there is no file. A bad file raises ContentError."""
     source = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
@@ -151,7 +155,9 @@ def parse_policy(text: str | bytes | None) -> Policy:
         if unknown:
             raise _problem(f"rule {n}: unknown key {unknown[0]!r} (allowed: paths, approvals)", line)
         if not all(isinstance(p, str) and p for p in rule["paths"]):
-            raise _problem(f"rule {n}: every path must be a glob such as 'docs/kb/**'", line)
+            raise _problem(f"rule {n}: every path must be a pattern such as 'docs/kb/'", line)
+        for pattern in rule["paths"]:
+            _check_pattern(pattern, f"rule {n}", line)
         rules.append(Rule(tuple(rule["paths"]), _counts(rule.get("approvals"), f"rule {n}", line)))
     default = _counts(data.get("default", {"lead": 1}), "default", lines.get("default", 1))
     return Policy(tuple(rules), default)

@@ -5,7 +5,6 @@ It returns what changed (a new main commit after a merge); the caller reindexes 
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import time
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from approval import recovery
-from approval.branch import author_of, check_content_path, slugify
+from approval.branch import author_of, check_content_path
 from approval.model import (
     EDITABLE_STATES,
     OPEN_STATES,
@@ -27,8 +26,10 @@ from approval.policy import POLICY_FILE, lint_policy, policy_in_force
 from approval.records import ChangeRecords
 from approval.signoff import count_approvals, signoff_message
 from approval.trailers import Person, check_single_line, check_text, same_email
-from kbserver.commands.lint import former_ids, lint_change
+from kbserver.content.checks import former_ids, lint_change
+from kbserver.content.slug import slug
 from kbserver.errors import Conflict, Forbidden, InvalidInput
+from kbserver.filelock import held
 from kbserver.repository import ContentRepository, MergeConflict
 from kbserver.users import Role, User
 
@@ -70,7 +71,7 @@ class Workflow:
         main = self._main()
         return self.records.insert(
             title,
-            slugify(title),
+            slug(title, "cambio", 40),  # the branch is change/<number>-<slug>
             user.id,
             main,
             lambda branch: recovery.claim_branch(self.repo, branch, main),
@@ -326,9 +327,6 @@ class Workflow:
     def _merge_lock(self) -> Iterator[None]:
         # Merges are serialized across threads and processes by a file lock, and across replicas by a
         # PostgreSQL advisory lock; the upstream push's compare-and-swap is the final guard.
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_path, "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            with self.records.merge_lock():
-                self.repo.fetch()  # main as the upstream has it now, if there is one
-                yield
+        with held(self.lock_path), self.records.merge_lock():
+            self.repo.fetch()  # main as the upstream has it now, if there is one
+            yield

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import html
 import logging
 import os
@@ -11,8 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import yaml
 from kbserver.content import parse_document
 from kbserver.content.assets import asset_problem
 from kbserver.errors import Conflict, ContentError
+from kbserver.filelock import held
 from kbserver.repository import ContentRepository
 from kbserver.siteconfig import CONFIG_FILE, LANGUAGE, build_config, log_refusals, read_site_config
 
@@ -94,16 +93,6 @@ class Site:
         marker = self.current / "COMMIT"
         return marker.read_text().strip() if marker.is_file() else None
 
-    @contextmanager
-    def _lock(self, wait: bool) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError as exc:
-                raise Conflict("another site build is running") from exc
-            yield
-
     def build(
         self,
         repo: ContentRepository,
@@ -113,7 +102,7 @@ class Site:
     ) -> Path:
         """Build the site of commit with mkdocs --strict and serve it; the old site stays until then. A build
         that `superseded()` says is no longer wanted (main moved on) stops early with Superseded."""
-        with self._lock(wait):
+        with held(self.root / ".lock", wait, busy="another site build is running"):
             if self.served_commit() == commit:
                 return self.current.resolve()
             self.builds.mkdir(parents=True, exist_ok=True)

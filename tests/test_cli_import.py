@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from kbserver.cli import main
-from kbserver.commands.lint import lint_commit
 from kbserver.content import Corpus, lint_corpus, parse_document
+from kbserver.content.checks import lint_commit
 from kbserver.repository import SERVICE_AUTHOR, ContentRepository
 from kbserver.resources import starter_content
 

@@ -27,17 +27,30 @@ def incoming_id(scope: Scope) -> str | None:
     return None
 
 
-class RequestId:
-    """Gives each request an id (the caller's X-Request-ID if sane, else a new one), sets it for the log
-    lines written while the request is served, and returns it in the X-Request-ID header."""
+class HttpMiddleware:
+    """An ASGI middleware that acts on HTTP requests (http()) and passes anything else, such as the lifespan
+    messages, straight through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.http(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one HTTP request through self.app."""
+        raise NotImplementedError
+
+
+class RequestId(HttpMiddleware):
+    """Gives each request an id (the caller's X-Request-ID if sane, else a new one), sets it for the log
+    lines written while the request is served, and returns it in the X-Request-ID header."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request under its id."""
         request_id = incoming_id(scope) or uuid.uuid4().hex
         # Each request runs in its own task, with its own copy of the context: the id is not reset, so the
         # server's own line about a request that failed, written after this returns, still carries it.
@@ -59,18 +72,13 @@ def route_of(scope: Scope) -> str:
     return path if isinstance(path, str) and path else UNMATCHED
 
 
-class RequestMetrics:
+class RequestMetrics(HttpMiddleware):
     """Counts each request by method, route template and status, and times it, in the metrics of the app's
     services. The count is taken before the last part of the response leaves, so a client that has its
     answer also finds it counted."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request, counted and timed."""
         metrics = scope["app"].state.services.metrics  # built by the app's lifespan, before any request
         started = time.perf_counter()
         status = 500  # if the app fails before it answers, the server answers 500

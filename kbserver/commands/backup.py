@@ -4,6 +4,7 @@ the site are derived from git and rebuild themselves, so they are left out."""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
@@ -17,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from kbserver import __version__
+from kbserver.commands.actions import Result, Verbs, settings_verb
 from kbserver.commands.users import INITIAL_PASSWORD_FILE
 from kbserver.errors import Conflict, InvalidInput, KBError, RepositoryError
 from kbserver.repository import ContentRepository
-from kbserver.repository.bundle import git_version, head, restore_bundle, write_bundle
+from kbserver.repository.bundle import head, restore_bundle, write_bundle
+from kbserver.repository.gitversion import git_version
 from kbserver.settings import Settings
 from kbserver.store import backup as store_backup
 
@@ -28,6 +31,37 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 BUNDLE = "content.bundle"
 MEMBERS = {MANIFEST, BUNDLE, INITIAL_PASSWORD_FILE, *store_backup.FILES.values()}
+
+
+def add_parser(sub: Verbs[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    """Register `kb backup DEST` and `kb restore ARCHIVE`."""
+    p = settings_verb(
+        sub,
+        "backup",
+        _backup,
+        parents=[common],
+        help="write one archive of the content repository and the state store",
+    )
+    p.add_argument(
+        "dest", type=Path, help="the archive to write, or a folder to write kb-backup-<time>.tar.gz in"
+    )
+    p = settings_verb(
+        sub, "restore", _restore, parents=[common], help="recreate the repository and store from a backup"
+    )
+    p.add_argument("archive", type=Path, help="an archive that `kb backup` wrote")
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> Result:
+    archive, manifest = backup(settings, args.dest)
+    return 0, f"Backup written to {archive}\n{summary(manifest)}"
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> Result:
+    manifest = restore(settings, args.archive)
+    return 0, (
+        f"Restored {settings.repo} and the state store from {args.archive}\n{summary(manifest)}\n"
+        "  The search index and the site are rebuilt from git when `kb serve` starts."
+    )
 
 
 def _sha256(path: Path) -> str:

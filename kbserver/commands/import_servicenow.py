@@ -10,7 +10,6 @@ converted, or whose result lint refuses, is left out and reported with its numbe
 from __future__ import annotations
 
 import contextlib
-import json
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -21,9 +20,12 @@ from urllib.parse import urljoin
 
 import yaml
 
-from kbserver.commands.importing import ImportResult, check_import, open_change
+from kbserver.commands.actions import Result
+from kbserver.commands.output import json_text
 from kbserver.content.htmltext import html_to_markdown, scheme_of
-from kbserver.content.importer import ImportOptions, slug
+from kbserver.content.importer import ImportOptions
+from kbserver.content.opening import ImportResult, check_import, open_change
+from kbserver.content.slug import slug
 from kbserver.errors import InvalidInput
 from kbserver.search.analysis import LANGS
 from kbserver.servicenow.knowledge import KnowledgeRecord, read_export
@@ -202,7 +204,7 @@ def _refused(result: ImportResult, numbers: dict[str, str]) -> dict[str, list[st
     return refused
 
 
-def run_import(services: Services, args: Any, options: ImportOptions) -> tuple[int, str]:
+def run_import(services: Services, args: Any, options: ImportOptions) -> Result:
     """Run `kb import servicenow`: exit 0 with a change request, 1 when nothing could be imported."""
     title = args.title or f"Import ServiceNow knowledge from {args.file.name}"[:200]
     instance = args.instance or services.settings.servicenow_url
@@ -210,7 +212,7 @@ def run_import(services: Services, args: Any, options: ImportOptions) -> tuple[i
     result = report.result
     code = 0 if result is not None and result.change is not None else 1
     if args.json:
-        return code, json.dumps(report.as_json(), ensure_ascii=False, indent=2)
+        return code, json_text(report.as_json())
     done = report.as_json()
     lines = [f"{d['number']:<12} {d['id']}  {d['path']}: {d['title']}" for d in done["documents"]]
     lines += [f"{n['number']:<12} note: {n['note']}" for n in done["notes"]]

@@ -1,35 +1,40 @@
-"""`kb import markdown DIR`: third-party Markdown proposed as a change request, never committed to main."""
+"""`kb import markdown DIR` and `kb import servicenow FILE`: third-party content proposed as a change request,
+never committed to main (kbserver/content/opening.py)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
-from kbserver.commands.lint import file_findings, former_ids
-from kbserver.content import Corpus, Finding, lint_corpus, parse_document
-from kbserver.content.importer import ImportOptions, ImportPlan, first_free_number, plan_import, read_folder
-from kbserver.errors import Conflict
+from kbserver.commands.actions import Result, Verbs, verb
+from kbserver.commands.output import json_text
+from kbserver.content.importer import ImportOptions, read_folder
+from kbserver.content.opening import REVIEW_DAYS, ImportResult, check_import, open_change
 from kbserver.services import Services
 
-REVIEW_DAYS = 180  # as a new document from the template
 SERVICENOW_CATEGORY = "servicenow"
 
 
-def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(sub: Verbs[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     """Register `kb import markdown` and `kb import servicenow`."""
     kinds = sub.add_parser("import", help="bring existing content in as a change request")
     sources = kinds.add_subparsers(dest="source_kind", required=True)
-    p = sources.add_parser(
-        "markdown", parents=[common], help="a folder of Markdown files, any front matter or none"
+    p = verb(
+        sources,
+        "markdown",
+        run,
+        parents=[common],
+        help="a folder of Markdown files, any front matter or none",
     )
     p.add_argument("dir", type=Path)
     _defaults(p, "category of the files at the folder's top (default: its name)")
-    p = sources.add_parser(
-        "servicenow", parents=[common], help="a ServiceNow kb_knowledge export (list export, XML or JSON)"
+    p = verb(
+        sources,
+        "servicenow",
+        run_servicenow,
+        parents=[common],
+        help="a ServiceNow kb_knowledge export (list export, XML or JSON)",
     )
     p.add_argument("file", type=Path)
     _defaults(p, f"folder of the articles without a category (default: {SERVICENOW_CATEGORY})")
@@ -50,31 +55,6 @@ def _defaults(p: argparse.ArgumentParser, category: str) -> None:
     p.add_argument("--json", action="store_true")
 
 
-@dataclass
-class ImportResult:
-    plan: ImportPlan
-    findings: list[Finding]
-    change: int | None = None
-    branch: str = ""
-
-    @property
-    def errors(self) -> list[Finding]:
-        """The findings that stop the import."""
-        return [f for f in self.findings if f.severity == "error"]
-
-    def as_json(self) -> dict[str, Any]:
-        """The result for `--json`."""
-        return {
-            "change_request": self.change,
-            "branch": self.branch,
-            "documents": [asdict(d) for d in self.plan.documents],
-            "files": len(self.plan.files),
-            "skipped": [{"path": p, "reason": r} for p, r in self.plan.skipped],
-            "errors": len(self.errors),
-            "findings": [f.as_json() for f in self.findings],
-        }
-
-
 def import_markdown(
     services: Services, folder: Path, user_name: str, options: ImportOptions, title: str
 ) -> ImportResult:
@@ -86,51 +66,6 @@ def import_markdown(
         return result
     message = f"Import {len(result.plan.documents)} article(s) from {folder.name or folder}"
     return open_change(services, result, user_name, title, message)
-
-
-def check_import(
-    services: Services, sources: list[tuple[str, bytes]], options: ImportOptions
-) -> ImportResult:
-    """The files that importing sources would add to main, with fresh ids, and what lint says of them."""
-    repo = services.repository
-    main = services.main_commit()
-    if main is None:
-        raise Conflict(f"the content repository has no branch {services.settings.branch}")
-    corpus = Corpus.from_files(repo.files(main))
-    former = former_ids(repo, main)
-    used = [*corpus.by_id(), *former]
-    for head in repo.branches("change/").values():  # ids that open change requests have taken already
-        used += [
-            line.split(":", 1)[1].strip().strip("'\"") for line in repo.grep_first(head, "^id:").values()
-        ]
-    plan = plan_import(sources, options, repo.paths(main), first_free_number(used))
-    return ImportResult(plan, list(plan.findings) + _lint(corpus, plan, former))
-
-
-def open_change(
-    services: Services, result: ImportResult, user_name: str, title: str, message: str
-) -> ImportResult:
-    """Open one change request holding every file of a checked import (never a commit to main)."""
-    user = services.users.get(user_name)
-    flow = services.workflow
-    change = flow.create(user, title)
-    try:
-        change = flow.write(user, change.number, dict(result.plan.files), change.head_commit, message)
-    except BaseException:
-        flow.withdraw(user, change.number)  # no empty change request left behind
-        raise
-    result.change, result.branch = change.number, change.branch
-    return result
-
-
-def _lint(corpus: Corpus, plan: ImportPlan, former: dict[str, str]) -> list[Finding]:
-    """The findings lint would report on the imported files, read together with main's content."""
-    for path, content in plan.files.items():
-        corpus.files.add(path)
-        if path.endswith(".md"):
-            corpus.documents[path] = parse_document(path, content)
-    findings = lint_corpus(corpus, date.today(), former)
-    return [f for f in findings if f.path in plan.files] + file_findings(plan.files, [], None)
 
 
 def options_from(args: argparse.Namespace) -> ImportOptions:
@@ -145,18 +80,21 @@ def options_from(args: argparse.Namespace) -> ImportOptions:
     )
 
 
-def run(services: Services, args: argparse.Namespace) -> tuple[int, str]:
-    """Run `kb import markdown|servicenow`; returns (exit code, text to print)."""
-    if args.source_kind == "servicenow":
-        from kbserver.commands.import_servicenow import run_import
+def run_servicenow(services: Services, args: argparse.Namespace) -> Result:
+    """Run `kb import servicenow`; returns (exit code, text to print)."""
+    from kbserver.commands.import_servicenow import run_import
 
-        return run_import(services, args, options_from(args))
+    return run_import(services, args, options_from(args))
+
+
+def run(services: Services, args: argparse.Namespace) -> Result:
+    """Run `kb import markdown`; returns (exit code, text to print)."""
     name = args.dir.resolve().name
     title = args.title or f"Import Markdown from {name}"[:200]
     result = import_markdown(services, args.dir, args.user, options_from(args), title)
     code = 1 if result.errors or result.change is None else 0
     if args.json:
-        return code, json.dumps(result.as_json(), ensure_ascii=False, indent=2, default=str)
+        return code, json_text(result.as_json())
     lines = [f"{d.doc_id}  {d.path}  ({d.source}): {d.title}" for d in result.plan.documents]
     lines += [f"skipped {path}: {reason}" for path, reason in result.plan.skipped]
     lines += [str(f) for f in result.findings]

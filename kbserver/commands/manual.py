@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import Any
 
+from kbserver.commands.actions import Result, Verbs, verb
+from kbserver.commands.output import json_text
 from kbserver.errors import Conflict, InvalidInput, NotFound
 from kbserver.manual import BuiltManual, build_manual, cover_for
 from kbserver.manual.check import ManualCheck, verify_manual
@@ -15,18 +15,18 @@ from kbserver.services import Services
 from kbserver.settings import Settings
 
 
-def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(sub: Verbs[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     """Register `kb manual build` and `kb manual verify`."""
     verbs = sub.add_parser("manual", help="the procedures manual as a signed PDF").add_subparsers(
         dest="verb", required=True
     )
-    p = verbs.add_parser("build", parents=[common], help="build the manual's PDF at a commit of main")
+    p = verb(verbs, "build", build_pdf, parents=[common], help="build the manual's PDF at a commit of main")
     p.add_argument("--ref", help="branch or commit (default: the approved branch)")
     p.add_argument("--out", type=Path, help="the PDF to write (default: <document>-v<version>.pdf)")
     p.add_argument(
         "--draft", action="store_true", help="build even if kb verify rejects it (marked as a draft)"
     )
-    p = verbs.add_parser("verify", parents=[common], help="check a manual's signature, record and text")
+    p = verb(verbs, "verify", verify, parents=[common], help="check a manual's signature, record and text")
     p.add_argument("file", type=Path)
     p.add_argument("--json", action="store_true")
 
@@ -62,16 +62,20 @@ def build(services: Services, ref: str, draft: bool = False) -> tuple[BuiltManua
     return built, pdf
 
 
-def run(services: Services, args: argparse.Namespace) -> tuple[int, str]:
-    """Run `kb manual VERB`; returns (exit code, text to print)."""
+def build_pdf(services: Services, args: argparse.Namespace) -> Result:
+    """`kb manual build`: write the manual's PDF, signed when a key is configured."""
     settings = services.settings
-    if args.verb == "build":
-        built, pdf = build(services, args.ref or settings.branch, args.draft)
-        out = args.out or Path(f"{settings.manual_id}-v{built.version}.pdf")
-        out.write_bytes(pdf)
-        signed = "signed" if signing_files(settings) else "unsigned"
-        draft = "" if built.record.verified else " DRAFT (kb verify rejects it)"
-        return 0, f"{out}: version {built.version} at {built.commit[:12]}, {signed}{draft}"
+    built, pdf = build(services, args.ref or settings.branch, args.draft)
+    out = args.out or Path(f"{settings.manual_id}-v{built.version}.pdf")
+    out.write_bytes(pdf)
+    signed = "signed" if signing_files(settings) else "unsigned"
+    draft = "" if built.record.verified else " DRAFT (kb verify rejects it)"
+    return 0, f"{out}: version {built.version} at {built.commit[:12]}, {signed}{draft}"
+
+
+def verify(services: Services, args: argparse.Namespace) -> Result:
+    """`kb manual verify FILE`: its signature, approval record and text; exit 1 if any does not hold."""
+    settings = services.settings
     try:
         data = args.file.read_bytes()
     except OSError as exc:
@@ -84,7 +88,7 @@ def run(services: Services, args: argparse.Namespace) -> tuple[int, str]:
 
 def _report(found: ManualCheck, as_json: bool) -> str:
     if as_json:
-        return json.dumps(found.as_json(), ensure_ascii=False, indent=2)
+        return json_text(found.as_json())
     record = found.record or {}
     lines = [
         f"document {record.get('document', '?')} version {record.get('version', '?')}"

@@ -2,98 +2,41 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import argparse
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any
 
-from kbserver.feedback import reports
+from kbserver.commands.actions import Result, Verbs, verb
+from kbserver.commands.output import json_text, table
+from kbserver.feedback.catalog import REPORTS, as_csv, flat, report
 from kbserver.services import Services
 
-ReportName = Literal[
-    "documents",
-    "gaps",
-    "kpis",
-    "usage",
-    "stale",
-    "deviations",
-    "tickets",
-    "ticket-articles",
-    "ticket-categories",
-]
-REPORTS: tuple[str, ...] = get_args(ReportName)  # the API, the console and `kb report` offer these
+
+def add_parser(sub: Verbs[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    """Register `kb report NAME`."""
+    p = verb(sub, "report", run, parents=[common], help="reports: " + ", ".join(REPORTS))
+    p.add_argument("name", choices=REPORTS)
+    p.add_argument("--from", dest="since", type=datetime.fromisoformat, help="start (ISO date)")
+    p.add_argument("--to", dest="until", type=datetime.fromisoformat, help="end, exclusive (ISO date)")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true")
+    output.add_argument("--csv", action="store_true")
 
 
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's CSV injection); the
-# gap report carries operators' raw queries, so such text cells get a leading quote.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+def run(services: Services, args: argparse.Namespace) -> Result:
+    """`kb report NAME`, on an index caught up to main (reports name documents by their titles)."""
+    services.catch_up_index()
+    return 0, render(report(services, args.name, args.since, args.until), args.json, args.csv)
 
 
-def _csv_cell(value: Any) -> Any:
-    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
-
-
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: (json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v) for k, v in row.items()
-    }
-
-
-def render(rows: list[dict[str, Any]], as_json: bool, as_csv: bool) -> str:
-    """The rows as JSON, CSV or an aligned table."""
+def render(rows: list[dict[str, Any]], as_json: bool, as_csv_text: bool) -> str:
+    """The rows as JSON, CSV or an aligned table (cells cut at 40 characters)."""
     if as_json:
-        return json.dumps(rows, ensure_ascii=False, indent=2)
+        return json_text(rows)
     if not rows:
         return "(no rows)"
-    flat = [_flat(r) for r in rows]
-    columns = list(flat[0])
-    if as_csv:
-        out = io.StringIO()
-        # CRLF, as RFC 4180 has it: the writer then also quotes a text with a lone CR in it.
-        writer = csv.DictWriter(out, columns, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows({k: _csv_cell(v) for k, v in r.items()} for r in flat)
-        return out.getvalue().removesuffix("\r\n")
-    cells = [[str(c).upper() for c in columns]] + [
-        ["" if r[c] is None else str(r[c]) for c in columns] for r in flat
-    ]
-    widths = [min(40, max(len(row[i]) for row in cells)) for i in range(len(columns))]
-    return "\n".join(
-        "  ".join(v[:40].ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    )
-
-
-def report(
-    services: Services, name: str, since: datetime | None, until: datetime | None
-) -> list[dict[str, Any]]:
-    """One report by name; shared by the API and `kb report`."""
-    span = (since, until)
-    if name == "documents":
-        return reports.per_document(services.engine, span, services.search.lookup)
-    if name == "gaps":
-        return reports.content_gaps(services.engine, span)
-    if name == "kpis":
-        return reports.desk_kpis(services.engine, span)
-    if name == "usage":
-        return reports.usage_by_week(services.engine, span)
-    if name == "deviations":
-        return services.deviations.report(since, until)
-    if name.startswith("ticket"):
-        from kbserver.servicenow.kpis import ticket_kpis
-
-        by = {"tickets": "week", "ticket-articles": "article", "ticket-categories": "category"}[name]
-        rule = services.settings.servicenow_fcr_rule
-        return ticket_kpis(services.engine, span, rule, by, lambda doc_id: _category(services, doc_id))  # type: ignore[arg-type]
-    if name == "stale":
-        from kbserver.commands.lint import stale_by_owner
-
-        return stale_by_owner(services.repository, services.settings.branch)
-    raise ValueError(name)
-
-
-def _category(services: Services, doc_id: str) -> str | None:
-    """An article's category: its folder under docs/kb/ (None for another system's article)."""
-    found = services.search.lookup(doc_id) if doc_id[:3] in ("KB-", "SCR", "PRO") else None
-    parts = str((found or {}).get("path") or "").split("/")
-    return parts[2] if len(parts) > 3 and parts[:2] == ["docs", "kb"] else None
+    if as_csv_text:
+        return as_csv(rows)
+    flat_rows = [flat(r) for r in rows]
+    columns = list(flat_rows[0])
+    return table(columns, [[r[c] for c in columns] for r in flat_rows], width=40)

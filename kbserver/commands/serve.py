@@ -1,18 +1,74 @@
-"""`kb serve`: check the repository, migrate the store, say how to log in, run uvicorn."""
+"""`kb init` and `kb serve`: create the content repository; check git and the repository, migrate the store,
+say how to log in and run uvicorn. `kb build`: the site of a commit, now."""
 
 from __future__ import annotations
 
+import argparse
 import os
+import time
+from pathlib import Path
 
 import uvicorn
 from pydantic import SecretStr
 
+from kbserver.commands.actions import Result, Verbs, settings_verb, verb
 from kbserver.commands.users import INITIAL_PASSWORD_FILE, ensure_first_admin
 from kbserver.errors import RepositoryError
 from kbserver.metrics import share_between_processes
+from kbserver.repository import ContentRepository
+from kbserver.repository.gitversion import require_git
+from kbserver.resources import starter_content
 from kbserver.services import Services
 from kbserver.settings import Settings
 from kbserver.workers import reuse_port_spreads, run_workers
+
+
+def add_parser(sub: Verbs[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    """Register `kb init`, `kb serve` and `kb build`."""
+    p = settings_verb(sub, "init", init, help="create a content repository seeded with content")
+    p.add_argument("path", type=Path)
+    p.add_argument(
+        "--from", dest="source", type=Path, help="folder with docs/ (default: the starter content)"
+    )
+    p.add_argument(
+        "--upstream",
+        metavar="URL",
+        help="clone this git repository, the content's home for several replicas (an empty one is seeded); "
+        "credentials from KB_UPSTREAM_USER, KB_UPSTREAM_PASSWORD(_FILE), KB_UPSTREAM_SSH_KEY",
+    )
+    p = settings_verb(sub, "serve", _serve, parents=[common], help="run the service")
+    p.add_argument("--host", help="address to listen on (KB_HOST)")
+    p.add_argument("--port", type=int, help="port to listen on (KB_PORT)")
+    p.add_argument("--workers", type=int, default=1)
+    p = verb(sub, "build", build, parents=[common], help="build the site from a commit and serve it")
+    p.add_argument("--ref", default=None, help="branch or commit (default: the approved branch)")
+
+
+def init(settings: Settings, args: argparse.Namespace) -> Result:
+    """`kb init PATH`: a new content repository at PATH, seeded with the starter content or --from's, or a
+    clone of --upstream (seeded so when it is empty)."""
+    require_git()
+    source = args.source or starter_content()
+    if args.upstream:
+        repo = ContentRepository.clone(args.upstream, args.path, settings.upstream_credentials(), source)
+    else:
+        repo = ContentRepository.create(args.path, source)
+    commit = repo.resolve("main")
+    count = sum(1 for p, _ in repo.files(commit) if p.endswith(".md"))
+    return 0, f"Created content repository {args.path} ({count} Markdown files, commit {commit[:12]})"
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> Result:
+    return serve(settings, args.workers), ""
+
+
+def build(services: Services, args: argparse.Namespace) -> Result:
+    """`kb build`: build the site of a commit (main by default) and serve it."""
+    commit = services.repository.resolve(args.ref or services.settings.branch)
+    print(f"Building the site for {commit[:12]} ...", flush=True)
+    started = time.monotonic()
+    folder = services.site.build(services.repository, commit)
+    return 0, f"Site built in {time.monotonic() - started:.1f} s: {folder}"
 
 
 def export_settings(settings: Settings) -> None:
@@ -27,6 +83,7 @@ def export_settings(settings: Settings) -> None:
 
 def serve(settings: Settings, workers: int = 1) -> int:
     """Run the service until interrupted."""
+    require_git()
     services = Services.open(settings)
     try:
         commit = services.main_commit()

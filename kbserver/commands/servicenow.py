@@ -3,43 +3,52 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from datetime import datetime
 from typing import Any
 
-from kbserver.commands import gaps
+from kbserver.commands.actions import Result, Verbs, verb
+from kbserver.commands.output import json_text, table
 from kbserver.errors import InvalidInput
 from kbserver.servicenow.delivery import deliver_all
 from kbserver.servicenow.integration import ServiceNow
+from kbserver.servicenow.proposals import gaps, propose
 from kbserver.services import Services
 
 
-def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+def add_parser(sub: Verbs[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     """Register `kb servicenow check|pull|deliver|outbox|retry|gaps|propose`."""
     actions = sub.add_parser("servicenow", help="the ServiceNow integration").add_subparsers(
         dest="action", required=True
     )
-    actions.add_parser("check", parents=[common], help="log in and read what the integration needs")
-    p = actions.add_parser(
-        "pull", parents=[common], help="pull the desk's incidents changed since the last pull"
+    verb(actions, "check", check, parents=[common], help="log in and read what the integration needs")
+    p = verb(
+        actions, "pull", pull, parents=[common], help="pull the desk's incidents changed since the last pull"
     )
     p.add_argument("--json", action="store_true")
-    p = actions.add_parser("deliver", parents=[common], help="deliver the outbox's due links now")
+    p = verb(actions, "deliver", deliver, parents=[common], help="deliver the outbox's due links now")
     p.add_argument("--seconds", type=float, default=60, help="stop after this long (default 60)")
-    p = actions.add_parser("outbox", parents=[common], help="list outbox entries")
+    p = verb(actions, "outbox", outbox, parents=[common], help="list outbox entries")
     p.add_argument("--state", choices=["pending", "delivered", "dead"])
     p.add_argument("--json", action="store_true")
-    p = actions.add_parser("retry", parents=[common], help="send a dead outbox entry again")
+    p = verb(actions, "retry", retry, parents=[common], help="send a dead outbox entry again")
     p.add_argument("entry_id", type=int)
-    p = actions.add_parser(
-        "gaps", parents=[common], help="clusters of resolved tickets that no article answers well"
+    p = verb(
+        actions,
+        "gaps",
+        list_gaps,
+        parents=[common],
+        help="clusters of resolved tickets that no article answers well",
     )
     _range(p)
     p.add_argument("--min-tickets", type=int, default=2, help="smallest cluster shown (default 2)")
     p.add_argument("--json", action="store_true")
-    p = actions.add_parser(
-        "propose", parents=[common], help="open a change request with a new article drafted from a gap"
+    p = verb(
+        actions,
+        "propose",
+        propose_gap,
+        parents=[common],
+        help="open a change request with a new article drafted from a gap",
     )
     p.add_argument("cluster", help="the gap's id (its first ticket) or any of its tickets")
     p.add_argument("--as", dest="user", required=True, help="the lead opening the change request")
@@ -62,8 +71,9 @@ def _integration(services: Services) -> ServiceNow:
     return services.servicenow
 
 
-def check(integration: ServiceNow) -> list[str]:
-    """Read one record of each table the integration uses; raises on the first refusal."""
+def check(services: Services, _args: argparse.Namespace) -> Result:
+    """`kb servicenow check`: read a record of each table the integration uses; raise on the first refusal."""
+    integration = _integration(services)
     client, groups = integration.client, integration.config.desk_groups
     auth = "OAuth client credentials" if integration.config.oauth else "basic auth"
     lines = [f"{integration.config.url}: logged in with {auth}"]
@@ -77,55 +87,84 @@ def check(integration: ServiceNow) -> list[str]:
         lines.append(f"desk groups found: {', '.join(sorted(found)) or 'none'}")
         if missing:
             raise InvalidInput(f"assignment groups not found in ServiceNow: {', '.join(missing)}")
-    for table in ("sys_journal_field", "m2m_kb_task", "kb_knowledge"):
-        client.first(table, "", ("sys_id",))
-        lines.append(f"{table}: readable")
-    return lines
+    for name in ("sys_journal_field", "m2m_kb_task", "kb_knowledge"):
+        client.first(name, "", ("sys_id",))
+        lines.append(f"{name}: readable")
+    return 0, "\n".join(lines)
 
 
-def run(services: Services, args: argparse.Namespace) -> tuple[int, str]:
-    """Run a `kb servicenow` action; returns (exit code, text to print)."""
-    if args.action in ("gaps", "propose"):  # from the incidents pulled already: the instance is not asked
-        services.catch_up_index()
-        if args.action == "gaps":
-            found = gaps.gaps(services, args.since, args.until, max(1, args.min_tickets))
-            return 0, json.dumps(
-                found, indent=2, default=str, ensure_ascii=False
-            ) if args.json else gaps.table(found)
-        proposed = gaps.propose(
-            services, args.cluster, args.user, args.since, args.until, args.title, args.category
-        )
-        if args.json:
-            return 0, json.dumps(proposed, indent=2, ensure_ascii=False)
-        return 0, (
-            f"CR-{proposed['change_request']} opened on branch {proposed['branch']}: "
-            f"{proposed['document_id']} {proposed['path']}, drafted from {proposed['tickets']} ticket(s); "
-            f"review and submit it (`kb change submit {proposed['change_request']} --as {args.user}`)"
-        )
-    integration = _integration(services)
-    if args.action == "check":
-        return 0, "\n".join(check(integration))
-    if args.action == "pull":
-        done = integration.incidents.pull()
-        if args.json:
-            return 0, json.dumps(done.as_json())
-        pulled = (
-            f"{done.incidents} incident(s), {done.attachments} attachment(s), {done.surveys} survey result(s)"
-        )
-        return 0, f"pulled {pulled}"
-    if args.action == "deliver":
-        deliver_all(integration.worker, time.monotonic() + args.seconds)
-        counts = integration.outbox.counts()
-        return (1 if counts["dead"] else 0), ", ".join(f"{n} {state}" for state, n in counts.items())
-    if args.action == "retry":
-        entry = integration.outbox.retry(args.entry_id)
-        return 0, f"outbox entry {entry['id']} ({entry['key']}) will be sent again"
-    entries = integration.outbox.entries(args.state)
+def pull(services: Services, args: argparse.Namespace) -> Result:
+    """`kb servicenow pull`: the desk's incidents changed since the last pull."""
+    done = _integration(services).incidents.pull()
     if args.json:
-        return 0, json.dumps(entries, indent=2)
-    lines = [
-        f"{e['id']:>6}  {e['state']:<9} {e['ticket']:<12} {e['document_id']:<9} {e['commit'][:12]}  "
-        f"tries {e['attempts']}  {e['last_error'] or ''}"
+        return 0, json_text(done.as_json())
+    surveys = f"{done.surveys} survey result(s)"
+    return 0, f"pulled {done.incidents} incident(s), {done.attachments} attachment(s), {surveys}"
+
+
+def deliver(services: Services, args: argparse.Namespace) -> Result:
+    """`kb servicenow deliver`: the outbox's due links, for up to --seconds; exit 1 if an entry is dead."""
+    integration = _integration(services)
+    deliver_all(integration.worker, time.monotonic() + args.seconds)
+    counts = integration.outbox.counts()
+    return (1 if counts["dead"] else 0), ", ".join(f"{n} {state}" for state, n in counts.items())
+
+
+def retry(services: Services, args: argparse.Namespace) -> Result:
+    """`kb servicenow retry ID`: send a dead outbox entry again."""
+    entry = _integration(services).outbox.retry(args.entry_id)
+    return 0, f"outbox entry {entry['id']} ({entry['key']}) will be sent again"
+
+
+def outbox(services: Services, args: argparse.Namespace) -> Result:
+    """`kb servicenow outbox`: the entries as a table, or JSON."""
+    entries = _integration(services).outbox.entries(args.state)
+    if args.json:
+        return 0, json_text(entries)
+    columns = ("id", "state", "ticket", "document", "commit", "tries", "last error")
+    rows = [
+        (e["id"], e["state"], e["ticket"], e["document_id"], e["commit"][:12], e["attempts"], e["last_error"])
         for e in entries
     ]
-    return 0, "\n".join(lines) or "(no entries)"
+    return 0, table(columns, rows)
+
+
+# gaps and propose read the incidents pulled already: the instance is not asked.
+
+
+def list_gaps(services: Services, args: argparse.Namespace) -> Result:
+    """`kb servicenow gaps`: clusters of resolved tickets that no article answers well, as a table or JSON."""
+    services.catch_up_index()
+    found = gaps(services, args.since, args.until, max(1, args.min_tickets))
+    return 0, json_text(found) if args.json else gap_table(found)
+
+
+def propose_gap(services: Services, args: argparse.Namespace) -> Result:
+    """`kb servicenow propose CLUSTER`: open a change request with an article drafted from the gap."""
+    services.catch_up_index()
+    done = propose(services, args.cluster, args.user, args.since, args.until, args.title, args.category)
+    if args.json:
+        return 0, json_text(done)
+    return 0, (
+        f"CR-{done['change_request']} opened on branch {done['branch']}: "
+        f"{done['document_id']} {done['path']}, drafted from {done['tickets']} ticket(s); "
+        f"review and submit it (`kb change submit {done['change_request']} --as {args.user}`)"
+    )
+
+
+def gap_table(clusters: list[dict[str, Any]]) -> str:
+    """The clusters for people: count, id, words, the closest article, a proposal, and up to three examples
+    (one a row, under their cluster)."""
+    columns = ("tickets", "gap", "words", "closest", "proposed", "examples")
+    rows: list[tuple[object, ...]] = []
+    for c in clusters:
+        closest = c["closest"]
+        near = f"{closest['id']} ({closest['coverage']:.0%})" if closest else "no hit"
+        proposed = f"CR-{c['change_request']}" if c["change_request"] else None
+        examples: list[str | None] = [
+            f"{e['number']}: {e['short_description'][:90]}" for e in c["examples"][:3]
+        ]
+        examples = examples or [None]
+        rows.append((c["tickets"], c["id"], ", ".join(c["words"])[:40], near, proposed, examples[0]))
+        rows += [(None, None, None, None, None, example) for example in examples[1:]]
+    return table(columns, rows)

@@ -1,14 +1,13 @@
 """Third-party Markdown made into articles: product front matter, fresh ids, safe names, links that follow.
 
 Pure: it reads (path, bytes) pairs and returns the files to write. Reading the folder, linting the result and
-opening the change request are the caller's (kbserver/commands/importing.py).
+opening the change request are the caller's (kbserver/content/opening.py, with kbserver/content/checks.py).
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +21,7 @@ from pydantic import ValidationError
 from kbserver.content.assets import ASSET_TYPES, suffix
 from kbserver.content.model import FOLDERS, ID_PREFIXES, PAGE_NAMES, ArticleMeta, Finding, Kind
 from kbserver.content.parser import markdown, split_front_matter
+from kbserver.content.slug import slug
 from kbserver.content.yamltext import load_yaml, yaml_problem
 from kbserver.errors import InvalidInput
 
@@ -70,12 +70,6 @@ class _NoAliases(yaml.SafeDumper):
         return True
 
 
-def slug(name: str, fallback: str = "page") -> str:
-    """A file or folder name: ASCII lower-case words joined by hyphens."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or fallback
-
-
 def read_folder(root: Path) -> list[tuple[str, bytes]]:
     """Every file below root as (relative path, bytes); a symbolic link that leaves root is refused."""
     if not root.is_dir():
@@ -105,7 +99,7 @@ def _target(source: str, category: str) -> str:
     folders = [slug(p, "folder") for p in parts[:-1]] or [category]
     stem, ext = posixpath.splitext(parts[-1])
     ext = ".md" if ext.lower() in MARKDOWN_TYPES else ext.lower()
-    name = slug(stem)
+    name = slug(stem, "page")
     if ext == ".md" and name in RESERVED_STEMS:
         name = f"{folders[-1]}-{name}"  # index.md, tags.md and README.md are navigation pages on the site
     return FOLDERS[Kind.ARTICLE] + "/".join([*folders, name + ext])
@@ -210,7 +204,9 @@ def _convert(
             lines[start:end] = []  # the H1 repeats the title the page shows above it
             if start < len(lines) and not lines[start].strip():
                 del lines[start]
-    title = title or slug(posixpath.splitext(source.rsplit("/", 1)[-1])[0]).replace("-", " ").capitalize()
+    title = (
+        title or slug(posixpath.splitext(source.rsplit("/", 1)[-1])[0], "page").replace("-", " ").capitalize()
+    )
     return _front_matter(doc_id, title, options, foreign) + "".join(lines).lstrip("\n"), title
 
 

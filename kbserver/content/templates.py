@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 from kbserver.content.corpus import Corpus
@@ -57,9 +56,3 @@ def new_document(kind: Kind, doc_id: str, title: str, owner: str, today: date) -
     if kind is Kind.PROCEDURE:
         front += ['version: "1.0"', "order: 99"]
     return "\n".join([*front, "---", "", _BODIES[kind]])
-
-
-def slug(title: str) -> str:
-    """A file name for a title: lower case ASCII words joined by hyphens."""
-    plain = title.lower().translate(str.maketrans("áéíóúüñ", "aeiouun"))
-    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:60] or "nuevo"

@@ -5,17 +5,11 @@ Part of the one package that talks to git (kbserver/repository/).
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import git
 
 from kbserver.errors import Conflict, InvalidInput
-
-
-def git_version() -> str:
-    """The version of the git the service runs (`git version 2.39.5` -> `2.39.5`)."""
-    return subprocess.run(["git", "version"], capture_output=True, text=True, check=True).stdout.split()[2]
 
 
 def refs(path: Path) -> dict[str, str]:

@@ -7,7 +7,6 @@ writes a new generation and swaps the link, so readers never see a half-written 
 
 from __future__ import annotations
 
-import fcntl
 import gc
 import json
 import logging
@@ -18,7 +17,6 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from whoosh import index as whoosh_index
 from kbserver.content import Document, parse_document
 from kbserver.content.model import kind_for_path
 from kbserver.errors import KBError
+from kbserver.filelock import held
 from kbserver.repository import ContentRepository
 from kbserver.search.analysis import vocabulary
 from kbserver.search.schema import KEYWORD_REPEAT, SCHEMA_VERSION, TITLE_REPEAT, build_schema
@@ -121,13 +120,6 @@ class SearchIndex:
         generation = self.generation()
         return _read_commit(generation / "COMMIT") if generation else None
 
-    @contextmanager
-    def _writer_lock(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)  # one writer at a time, across processes
-            yield
-
     def _healthy(self, generation: Path) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
@@ -146,7 +138,7 @@ class SearchIndex:
     def catch_up(self, repo: ContentRepository, commit: str, progress: Progress | None = None) -> CatchUp:
         """Bring the index to commit: by git diff when it can, by a full rebuild when it must."""
         started = time.monotonic()
-        with self._writer_lock():
+        with held(self.root / ".lock"):  # one writer at a time, across processes
             generation = self.generation()
             if generation is None or not self._healthy(generation):
                 log.warning(
@@ -169,7 +161,7 @@ class SearchIndex:
     def rebuild(self, repo: ContentRepository, commit: str, progress: Progress | None = None) -> CatchUp:
         """Build a new generation from scratch and swap it in."""
         started = time.monotonic()
-        with self._writer_lock():
+        with held(self.root / ".lock"):  # one writer at a time, across processes
             count = self._rebuild(repo, commit, progress)
         return CatchUp("rebuilt", commit, count, time.monotonic() - started)
 

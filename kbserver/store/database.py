@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import sqlite3
@@ -17,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kbserver.filelock import FileLock
 from kbserver.store import schema
 
 log = logging.getLogger(__name__)
@@ -129,19 +129,16 @@ class WriteLock:
 
     def __init__(self, database: str) -> None:
         self._thread_lock = threading.RLock()
-        self._handle = os.open(database + ".writelock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._file = FileLock(database + ".writelock")
         self._depth = 0  # changed only by the thread holding _thread_lock
 
     def acquire(self, blocking: bool = True) -> bool:
         """Take the lock; without blocking, return False at once if someone holds it."""
         if not self._thread_lock.acquire(blocking):
             return False
-        if self._depth == 0:
-            try:
-                fcntl.flock(self._handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-            except BlockingIOError:
-                self._thread_lock.release()
-                return False
+        if self._depth == 0 and not self._file.acquire(blocking):
+            self._thread_lock.release()
+            return False
         self._depth += 1
         return True
 
@@ -149,7 +146,7 @@ class WriteLock:
         """Let the next writer in."""
         self._depth -= 1
         if self._depth == 0:
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._file.release()
         self._thread_lock.release()
 
 

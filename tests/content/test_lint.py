@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from kbserver.cli import main
-from kbserver.commands.lint import lint_commit, lint_directory
 from kbserver.content import Corpus
+from kbserver.content.checks import lint_commit, lint_directory
 from kbserver.repository import SERVICE_AUTHOR, ContentRepository
 from kbserver.resources import starter_content
 
@@ -100,7 +100,7 @@ def test_reusing_a_deleted_id_and_stale_translation(content_repo: ContentReposit
 
 
 def test_lint_change_checks_the_change_against_all_content(content_repo: ContentRepository) -> None:
-    from kbserver.commands.lint import lint_change
+    from kbserver.content.checks import lint_change
 
     main = content_repo.resolve("main")
     content_repo.create_branch("change/1-x", main)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kbserver.cli import main
-from kbserver.commands.lint import lint_commit, lint_directory
+from kbserver.content.checks import lint_commit, lint_directory
 from kbserver.errors import InvalidInput
 from kbserver.repository import SERVICE_AUTHOR, ContentRepository
 from kbserver.resources import starter_content

@@ -13,8 +13,8 @@ from types import FrameType
 import pytest
 
 from approval.policy import lint_policy
-from kbserver.commands.lint import lint_directory
 from kbserver.content import parse_document
+from kbserver.content.checks import lint_directory
 from kbserver.siteconfig import read_site_config
 from tests.content.test_lint_trust import _content, _found
 

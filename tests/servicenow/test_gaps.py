@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 
 from kbserver.api.app import create_app
 from kbserver.cli import main
-from kbserver.commands.gaps import gaps, quoted
-from kbserver.commands.lint import lint_commit
+from kbserver.content.checks import lint_commit
 from kbserver.feedback.votes import Vote
 from kbserver.repository import ContentRepository
+from kbserver.servicenow.proposals import gaps, quoted
 from kbserver.services import Services
 from kbserver.settings import Settings
 from tests.api.conftest import PASSWORD, login

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from kbserver.cli import main
-from kbserver.commands.lint import lint_commit
 from kbserver.content import parse_document
+from kbserver.content.checks import lint_commit
 from kbserver.repository import ContentRepository
 from kbserver.resources import starter_content
 

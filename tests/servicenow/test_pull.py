@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from kbserver.api.app import create_app
 from kbserver.cli import main
-from kbserver.commands.reports import report
+from kbserver.feedback.catalog import report
 from kbserver.feedback.votes import Vote
 from kbserver.repository import ContentRepository
 from kbserver.services import Services

@@ -14,12 +14,11 @@ from fastapi.responses import RedirectResponse, Response
 from kbserver.api.deps import MAX_RECORD_ID, AdminUser, LeadUser, RecordId, ReportReader, ServicesDep
 from kbserver.api.routes.console import render
 from kbserver.api.routes.servicenow import integration
-from kbserver.commands import gaps
-from kbserver.commands.reports import REPORTS, report
-from kbserver.commands.reports import render as render_rows
 from kbserver.console.charts import bars, chart_height
 from kbserver.errors import InvalidInput
+from kbserver.feedback.catalog import REPORTS, as_csv, report
 from kbserver.feedback.flags import FlagState
+from kbserver.servicenow import proposals
 
 router = APIRouter(prefix="/app", tags=["console"], include_in_schema=False)
 Since = Annotated[date | None, Query(alias="from")]
@@ -144,7 +143,7 @@ def report_csv(
         raise InvalidInput(f"unknown report {name!r}", {"reports": list(REPORTS)})
     rows = report(services, name, *_span(since, until))
     return Response(
-        render_rows(rows, as_json=False, as_csv=True) + "\r\n" if rows else "",
+        as_csv(rows) + "\r\n" if rows else "",
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
@@ -176,8 +175,8 @@ def gaps_page(
     min_tickets: Annotated[int, Query(ge=1, le=1_000_000)] = 2,
 ) -> Response:
     """Clusters of resolved tickets that no article answers well, each with a button to propose one."""
-    span = gaps.span(services, *_span(since, until))
-    found = gaps.gaps(services, *span, min_tickets)
+    span = proposals.span(services, *_span(since, until))
+    found = proposals.gaps(services, *span, min_tickets)
     return render(
         request,
         "gaps.html",
@@ -200,5 +199,5 @@ def gaps_propose(
     until: Annotated[date | None, Form(alias="to")] = None,
 ) -> Response:
     """Open the change request with an article drafted from the gap, and show it."""
-    done = gaps.propose(services, cluster, user.name, *_span(since, until))
+    done = proposals.propose(services, cluster, user.name, *_span(since, until))
     return RedirectResponse(f"/app/changes/{done['change_request']}", status_code=303)

@@ -12,7 +12,8 @@ from kbserver.api.deps import LeadUser, ServicesDep
 from kbserver.api.routes.console import render
 from kbserver.content import Corpus
 from kbserver.content.model import FOLDERS, Kind
-from kbserver.content.templates import new_document, next_id, slug
+from kbserver.content.slug import slug
+from kbserver.content.templates import new_document, next_id
 from kbserver.errors import InvalidInput, KBError, NotFound
 from kbserver.services import Services
 from kbserver.users import User
@@ -71,8 +72,8 @@ def new_page(
     corpus = Corpus.from_files(services.repository.files(commit) if commit else [])
     doc_id = next_id(corpus, kind)
     title = {"article": "Nuevo artículo", "script": "Nuevo guion", "procedure": "Nuevo capítulo"}[kind.value]
-    folder = f"{slug(folder) if folder else 'general'}/" if kind is Kind.ARTICLE else ""
-    path = f"{FOLDERS[kind]}{folder}{slug(title)}-{doc_id.lower()}.md"
+    folder = f"{slug(folder, 'nuevo', 60) if folder else 'general'}/" if kind is Kind.ARTICLE else ""
+    path = f"{FOLDERS[kind]}{folder}{slug(title, 'nuevo', 60)}-{doc_id.lower()}.md"
     text = new_document(kind, doc_id, title, user.name, date.today())
     return _editor(request, user, path=path, text=text, change=None, title=f"{doc_id}: {title}", new=True)
 

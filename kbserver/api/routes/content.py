@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 from kbserver.api.contract import errors
 from kbserver.api.deps import CurrentUser, ServicesDep
 from kbserver.api.models.content import ContentCheck
-from kbserver.commands.lint import lint_draft
 from kbserver.content import render_html
+from kbserver.content.checks import lint_draft
 from kbserver.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/content", tags=["content"])

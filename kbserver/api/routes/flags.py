@@ -17,6 +17,7 @@ from kbserver.content import parse_document
 from kbserver.errors import Forbidden, InvalidInput
 from kbserver.feedback.flags import FlagState, Reason
 from kbserver.services import Services
+from kbserver.users import User
 
 router = APIRouter(prefix="/api", tags=["feedback"], responses=errors(401, 422))
 Comment = Annotated[str | None, Field(None, max_length=2000)]
@@ -103,13 +104,17 @@ def my_flags(
     return [with_link(services, f) for f in paginate(found, chosen, request, response)]
 
 
+def _shown(services: Services, user: User, record: dict[str, Any], which: str) -> dict[str, Any]:
+    """A flag or deviation as user may see it: their own, or any for leads and approvers; Forbidden else."""
+    if record["user"] != user.name and not sees_all(user):
+        raise Forbidden(f"operators see only {which}")
+    return with_link(services, record)
+
+
 @router.get("/flags/{flag_id}", response_model=FlagOut, responses=ONE)
 def get_flag(flag_id: RecordId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """One flag: one's own, or any for leads and approvers."""
-    flag = services.flags.get(flag_id)
-    if flag["user"] != user.name and not sees_all(user):
-        raise Forbidden("operators see only the flags they raised")
-    return with_link(services, flag)
+    return _shown(services, user, services.flags.get(flag_id), "the flags they raised")
 
 
 @router.post("/flags/{flag_id}/resolve", response_model=FlagOut, responses=LEAD_WRITE)
@@ -170,10 +175,7 @@ def list_deviations(
 @router.get("/deviations/{deviation_id}", response_model=DeviationOut, responses=ONE)
 def get_deviation(deviation_id: RecordId, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
     """One deviation: one's own, or any for leads and approvers."""
-    deviation = services.deviations.get(deviation_id)
-    if deviation["user"] != user.name and not sees_all(user):
-        raise Forbidden("operators see only the deviations they recorded")
-    return with_link(services, deviation)
+    return _shown(services, user, services.deviations.get(deviation_id), "the deviations they recorded")
 
 
 @router.post("/deviations/{deviation_id}/review", response_model=DeviationOut, responses=LEAD_WRITE)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from kbserver.api.contract import errors
 from kbserver.api.deps import ReportReader, ServicesDep
 from kbserver.api.models.reports import ReportRows
-from kbserver.commands.reports import ReportName, report
+from kbserver.feedback.catalog import ReportName, report
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 Since = Annotated[datetime | None, Query(alias="from", description="start of the range (ISO date or time)")]

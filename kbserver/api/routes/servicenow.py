@@ -14,10 +14,10 @@ from kbserver.api.contract import created, errors, listed
 from kbserver.api.deps import AdminUser, LeadUser, RecordId, ReportReader, ServicesDep
 from kbserver.api.models.gaps import GapCluster, GapProposal, GapProposalIn
 from kbserver.api.paging import PageDep, paginate
-from kbserver.commands.gaps import gaps, propose
 from kbserver.errors import NotFound
 from kbserver.servicenow.integration import ServiceNow
 from kbserver.servicenow.outbox import EntryState
+from kbserver.servicenow.proposals import gaps, propose
 from kbserver.services import Services
 
 router = APIRouter(prefix="/api/servicenow", tags=["servicenow"], responses=errors(401, 403, 404, 422))

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kbserver.commands.importing import REVIEW_DAYS, check_import, open_change
-from kbserver.content.importer import ImportOptions, slug
+from kbserver.content.importer import ImportOptions
+from kbserver.content.opening import REVIEW_DAYS, check_import, open_change
+from kbserver.content.slug import slug
 from kbserver.errors import Conflict, InvalidInput, NotFound
 from kbserver.servicenow.gaps import GapRules, Range, find_gaps, record_proposal
-from kbserver.services import Services
+
+if TYPE_CHECKING:
+    from kbserver.services import Services
 
 EXAMPLES_IN_DRAFT = 10
 DEFAULT_CATEGORY = {"es": "sin-clasificar", "en": "unsorted"}
@@ -154,18 +157,3 @@ def quoted(text: str) -> str:
 
 def _yaml_text(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def table(clusters: list[dict[str, Any]]) -> str:
-    """The clusters for people: count, id, words, the closest article and an example."""
-    if not clusters:
-        return "(no knowledge gaps)"
-    lines = []
-    for c in clusters:
-        closest = c["closest"]
-        near = f"{closest['id']} ({closest['coverage']:.0%})" if closest else "no hit"
-        proposed = f"  CR-{c['change_request']}" if c["change_request"] else ""
-        lines.append(f"{c['tickets']:>5}  {c['id']:<12} {', '.join(c['words'])[:40]:<40}  {near}{proposed}")
-        for example in c["examples"][:3]:
-            lines.append(f"       {example['number']}: {example['short_description'][:90]}")
-    return "\n".join(lines)
