@@ -17,10 +17,11 @@ import bisect
 import os
 import zlib
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from itertools import combinations
 from pathlib import Path
+from typing import overload
 
 from kbserver.search.analysis import edit_distance
 
@@ -103,6 +104,38 @@ def _load(folder: Path, _stamp: int) -> TypoTable:
     return TypoTable(folder)
 
 
+class Vocabulary(Sequence[str]):
+    """The sorted vocabulary as one UTF-8 blob and the offset of each word: a list of hundreds of thousands of
+    str objects (and a dict to find them) held tens of MB in every search process."""
+
+    def __init__(self, blob: bytes) -> None:
+        self._blob = blob
+        starts = array("I", [0]) if blob else array("I")
+        find, at = blob.find, 0
+        while (at := find(b"\n", at) + 1) > 0:
+            starts.append(at)
+        self._starts = starts
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @overload
+    def __getitem__(self, n: int) -> str: ...
+    @overload
+    def __getitem__(self, n: slice) -> list[str]: ...
+    def __getitem__(self, n: int | slice) -> str | list[str]:
+        if isinstance(n, slice):
+            return [self[i] for i in range(*n.indices(len(self)))]
+        start = self._starts[n]
+        end = self._starts[n + 1] - 1 if n + 1 < len(self._starts) else len(self._blob)
+        return self._blob[start:end].decode()
+
+    def index_of(self, word: str) -> int | None:
+        """The word's position, or None when it is not in the vocabulary."""
+        at = bisect.bisect_left(self, word)
+        return at if at < len(self) and self[at] == word else None
+
+
 class TypoTable:
     """The vocabulary and deletion table of one index generation, and the words added since it was built."""
 
@@ -110,7 +143,7 @@ class TypoTable:
         self.keys = array("I")
         self.ids = array("I")
         self.frequencies = array("I")
-        self.words: list[str] = []
+        self.words = Vocabulary(b"")
         self.extra: list[str] = []
         self._extra_set: set[str] = set()
         self._extra_size = -1
@@ -123,9 +156,7 @@ class TypoTable:
             for part, length in ((self.keys, count), (self.ids, count), (self.frequencies, words)):
                 part.frombytes(data[at : at + 4 * length])
                 at += 4 * length
-            blob = data[at : at + size]
-            self.words = blob.decode().split("\n") if blob else []
-        self._number = {w: n for n, w in enumerate(self.words)}
+            self.words = Vocabulary(bytes(data[at : at + size]))
         self.refresh()
 
     def refresh(self) -> None:
@@ -139,11 +170,11 @@ class TypoTable:
 
     def known(self, word: str) -> bool:
         """The word occurs in the content (or did at the last full build)."""
-        return word in self._number or word in self._extra_set
+        return word in self._extra_set or self.words.index_of(word) is not None
 
     def frequency(self, word: str) -> int:
         """In how many documents the word occurs (1 for a word added since the last full build)."""
-        n = self._number.get(word)
+        n = self.words.index_of(word)
         return int(self.frequencies[n]) if n is not None else int(word in self._extra_set)
 
     def completions(self, prefix: str, scan: int) -> list[str]:
