@@ -135,3 +135,19 @@ def run_workers(count: int, host: str, port: int, log_level: str) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def main(argv: list[str]) -> int:
+    """`python -m kbserver.workers COUNT HOST PORT`: the supervisor that `kb serve --workers N` replaces
+    itself with once the store is migrated, so that the parent of the workers holds only what supervising
+    needs (tens of MB less than a process that imported the whole service)."""
+    from kbserver.logs import configure_logging
+
+    count, host, port = int(argv[0]), argv[1], int(argv[2])
+    level = os.environ.get("KB_LOG_LEVEL", "info")
+    configure_logging(level, os.environ.get("KB_LOG_FORMAT", "text"))
+    return run_workers(count, host, port, level)
+
+
+if __name__ == "__main__":  # pragma: no cover - run by kb serve in place of itself
+    raise SystemExit(main(sys.argv[1:]))

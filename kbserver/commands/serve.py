@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from kbserver.repository.gitversion import require_git
 from kbserver.resources import starter_content
 from kbserver.services import Services
 from kbserver.settings import Settings
-from kbserver.workers import reuse_port_spreads, run_workers
+from kbserver.workers import check_port_free, reuse_port_spreads
 
 
 def add_parser(sub: Verbs[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -107,7 +108,16 @@ def serve(settings: Settings, workers: int = 1) -> int:
     export_settings(settings)
     share_between_processes(settings.data_dir / "metrics")  # every worker adds to, and reads, the same files
     if workers > 1 and reuse_port_spreads():
-        return run_workers(workers, settings.host, settings.port, settings.log_level)
+        check_port_free(settings.host, settings.port)  # said here, before the process is replaced
+        supervisor = [
+            sys.executable,
+            "-m",
+            "kbserver.workers",
+            str(workers),
+            settings.host,
+            str(settings.port),
+        ]
+        os.execv(sys.executable, supervisor)
     uvicorn.run(
         "kbserver.api.app:app_from_environment",
         factory=True,
