@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from approval.model import ChangeRequest
 from approval.records import ChangeRecords
 from approval.workflow import Workflow
+from kbserver.acks import ReadConfirmations
 from kbserver.errors import Conflict, KBError
 from kbserver.feedback.deviations import DeviationStore
 from kbserver.feedback.flags import FlagStore
@@ -63,6 +64,7 @@ class Services:
     deviations: DeviationStore
     metrics: Metrics
     manual: ManualArchive
+    acks: ReadConfirmations
     readiness: ReadinessWatch = field(init=False, repr=False)
     servicenow: ServiceNow | None = None  # None unless KB_SERVICENOW_URL is set
     _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
@@ -103,6 +105,7 @@ class Services:
             deviations=DeviationStore(engine),
             metrics=metrics,
             manual=ManualArchive(settings, repository, records),
+            acks=ReadConfirmations(engine, repository, settings.branch, settings.ack_days),
         )
         services.servicenow = ServiceNow.open(settings, engine, services.search.lookup)
         return services
@@ -135,11 +138,23 @@ class Services:
         merged = self.workflow.merge(user, number)
         self.after_merge(number, merged.merged_commit or "")
         self.catch_up_index()
+        self.catch_up_acks()
         self.catch_up()
         commit = merged.merged_commit or ""
         if self.settings.manual_autobuild and self.repository.diff_paths(f"{commit}^1", commit, PROCEDURES):
             self._start("manual", self._build_manual)
         return merged
+
+    def catch_up_acks(self) -> None:
+        """Ask operators and leads to confirm the chapters and scripts main changed (a failure is logged:
+        the next look catches up)."""
+        try:
+            added = self.acks.catch_up()
+        except Exception:
+            log.exception("read confirmations: recording the changed documents failed")
+            return
+        if added:
+            log.info("read confirmations: %d changed document version(s) to confirm", added)
 
     def _build_manual(self) -> None:
         """The manual's new version, and any newer one merged meanwhile, built and kept."""
@@ -193,6 +208,7 @@ class Services:
         def index() -> None:
             try:
                 self.catch_up_index()
+                self.catch_up_acks()
                 self.workflow.prepare()
                 purge_comments(self.engine, self.settings.comment_retention_days)
             except Exception:

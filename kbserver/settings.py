@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     manual_autobuild: bool = Field(
         True, description="Build the next manual version in the background when a merge touches procedures."
     )
+    ack_days: int = Field(
+        7,
+        ge=1,
+        le=3650,
+        description="Days operators and leads have to confirm a changed chapter or script: then overdue.",
+    )
 
     @property
     def resolved_database_url(self) -> str:
