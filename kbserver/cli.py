@@ -95,10 +95,11 @@ def _parser() -> argparse.ArgumentParser:
 
     manual.add_parser(sub, common)
 
-    from kbserver.commands.reports import REPORTS
+    from kbserver.commands.reports import ACK_REPORTS, REPORTS
 
-    p = sub.add_parser("report", parents=[common], help="reports: " + ", ".join(REPORTS))
-    p.add_argument("name", choices=REPORTS)
+    names = (*REPORTS, *ACK_REPORTS)
+    p = sub.add_parser("report", parents=[common], help="reports: " + ", ".join(names))
+    p.add_argument("name", choices=names)
     p.add_argument("--from", dest="since", type=datetime.fromisoformat, help="start (ISO date)")
     p.add_argument("--to", dest="until", type=datetime.fromisoformat, help="end, exclusive (ISO date)")
     output = p.add_mutually_exclusive_group()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from kbserver.console.i18n_acks import ACK_MESSAGES
 from kbserver.console.i18n_manual import MANUAL_MESSAGES
 
 LANGS = ("es", "en")
@@ -283,7 +284,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 for _lang, _words in MANUAL_MESSAGES.items():
-    MESSAGES[_lang] |= _words
+    MESSAGES[_lang] |= _words | ACK_MESSAGES[_lang]
 
 
 def language(request: Request) -> str:

@@ -25,6 +25,9 @@ LISTS = {
     "/api/changes/{number}/events",
     "/api/documents/{doc_id}/tickets",
     "/api/documents/{doc_id}/history",
+    "/api/acks",
+    "/api/acks/people",
+    "/api/acks/mine",
 }
 
 
