@@ -75,7 +75,7 @@ class ReadConfirmations:
         self.catch_up()
         with self.engine.connect() as conn:
             current = load_versions(conn).current()
-            found = standings(conn, self.days, datetime.now(UTC))
+            found = standings(conn, self.days, datetime.now(UTC), when=False)
         counts = Counter((s.document.doc_id, s.state) for s in found)
         rows = []
         for version in current:

@@ -17,7 +17,7 @@ person's last confirmation per document; the rest is arithmetic in memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import sqlalchemy as sa
@@ -60,7 +60,7 @@ class Person:
     created_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # tens of thousands per report: not frozen, whose init costs a call per field
 class Standing:
     """One person's standing on one document."""
 
@@ -94,11 +94,17 @@ class Versions:
     def known_at(self, doc_id: str, joined: datetime) -> int:
         """The newest version nobody asks someone who joined at `joined` to confirm: the seed, or the last
         one published before they joined (to the second: git's dates have no fraction)."""
-        floor = joined.replace(microsecond=0)
-        known = 0
-        for version in self.by_doc.get(doc_id, []):
-            if not version.asks or version.published_at < floor:
-                known = version.seq
+        return self.known_by_joining(doc_id, {joined: joined.replace(microsecond=0)})[joined]
+
+    def known_by_joining(self, doc_id: str, floors: dict[datetime, datetime]) -> dict[datetime, int]:
+        """known_at for each moment people joined, given each moment to the second."""
+        found = self.by_doc.get(doc_id, [])
+        known = {}
+        for joined, floor in floors.items():
+            known[joined] = 0
+            for version in found:
+                if not version.asks or version.published_at < floor:
+                    known[joined] = version.seq
         return known
 
 
@@ -130,17 +136,27 @@ def load_people(conn: sa.Connection, user_id: int | None = None) -> list[Person]
 
 
 def last_confirmations(
-    conn: sa.Connection, user_id: int | None = None, doc_id: str | None = None
-) -> dict[tuple[int, str], tuple[int, datetime]]:
-    """(user, document) -> the last version they confirmed and when (one index scan, grouped)."""
+    conn: sa.Connection, user_id: int | None = None, doc_id: str | None = None, when: bool = True
+) -> dict[tuple[int, str], tuple[int, datetime | None]]:
+    """(user, document) -> the last version they confirmed and (if when) the time (one index scan, grouped;
+    without the time there is no date to parse per row, which is most of the cost)."""
     c = read_confirmations.c
-    query = sa.select(c.user_id, c.doc_id, sa.func.max(c.seq), sa.func.max(c.confirmed_at))
+    # As text: SQLAlchemy's date parsing per row cost more than the rest of the report; see _moment.
+    moment = sa.type_coerce(sa.func.max(c.confirmed_at), sa.String) if when else sa.null()
+    query = sa.select(c.user_id, c.doc_id, sa.func.max(c.seq), moment)
     if user_id is not None:
         query = query.where(c.user_id == user_id)
     if doc_id is not None:
         query = query.where(c.doc_id == doc_id)
     rows = conn.execute(query.group_by(c.user_id, c.doc_id))
-    return {(u, d): (seq, when) for u, d, seq, when in rows}
+    return {(u, d): (seq, _moment(at)) for u, d, seq, at in rows}
+
+
+def _moment(value: datetime | str | None) -> datetime | None:
+    """A stored Timestamp read as text (SQLite: UTC without its zone) or as a datetime (PostgreSQL)."""
+    if value is None or isinstance(value, datetime):
+        return value.astimezone(UTC) if value is not None else None
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def standings(
@@ -149,21 +165,25 @@ def standings(
     now: datetime,
     user_id: int | None = None,
     doc_id: str | None = None,
+    when: bool = True,
 ) -> list[Standing]:
     """Every asked person's standing on every current document, by document then name (filtered by user
-    or document). People whom no change has reached yet are left out."""
+    or document). People whom no change has reached yet are left out. Without `when`, confirmed_at is None."""
     versions = load_versions(conn, doc_id)
     people = load_people(conn, user_id)
-    confirmed = last_confirmations(conn, user_id, doc_id)
+    confirmed = last_confirmations(conn, user_id, doc_id, when)
     window = timedelta(days=days)
     out = []
+    nothing = (0, None)
+    floors = {p.created_at: p.created_at.replace(microsecond=0) for p in people}
     for document in versions.current():
         roles = document.roles
+        known = versions.known_by_joining(document.doc_id, floors)
         for person in people:
             if person.role not in roles:
                 continue
-            seq, at = confirmed.get((person.id, document.doc_id), (0, None))
-            start = max(seq, versions.known_at(document.doc_id, person.created_at))
+            seq, at = confirmed.get((person.id, document.doc_id), nothing)
+            start = max(seq, known[person.created_at])
             if start >= document.seq and seq < document.seq:
                 continue  # nothing changed since they joined
             since = versions.get(document.doc_id, start)

@@ -33,6 +33,7 @@ def desk(settings: Settings, database_url: str) -> Iterator[Services]:
     for name, role in PEOPLE:
         opened.users.add(name, role, None, display_name=name.title(), email=f"{name}@desk.example")
     yield opened
+    opened.wait_for_background()  # a merge's catch-up thread may still hold a connection
     opened.close()
 
 

@@ -34,6 +34,7 @@ def desk_app(settings: Settings) -> Iterator[tuple[Services, TestClient]]:
     )
     with TestClient(create_app(services.settings, services)) as client:
         yield services, client
+    services.wait_for_background()
     services.close()
 
 
