@@ -18,6 +18,7 @@ from approval.model import ChangeRequest
 from approval.publishing import Publication, Publisher
 from approval.records import ChangeRecords
 from approval.workflow import Workflow
+from kbserver.acks import ReadConfirmations
 from kbserver.errors import KBError, NotFound
 from kbserver.feedback.deviations import DeviationStore
 from kbserver.feedback.flags import FlagStore
@@ -66,6 +67,7 @@ class Services:
     metrics: Metrics
     manual: ManualArchive
     publisher: Publisher
+    acks: ReadConfirmations
     readiness: ReadinessWatch = field(init=False, repr=False)
     reconciler: Reconciler = field(init=False, repr=False)
     servicenow: ServiceNow | None = None  # None unless KB_SERVICENOW_URL is set
@@ -94,6 +96,7 @@ class Services:
         metrics = Metrics.for_process()
         observe_write_waits(engine, metrics.write_waited)
         records = ChangeRecords(engine)
+        publisher = Publisher(engine, repository, records, settings.branch)
         services = cls(
             settings=settings,
             engine=engine,
@@ -115,7 +118,10 @@ class Services:
             deviations=DeviationStore(engine),
             metrics=metrics,
             manual=ManualArchive(settings, repository, records),
-            publisher=Publisher(engine, repository, records, settings.branch),
+            publisher=publisher,
+            acks=ReadConfirmations(
+                engine, repository, settings.branch, settings.ack_days, lambda: publisher.state().published
+            ),
         )
         services.servicenow = ServiceNow.open(settings, engine, services.search.lookup)
         return services
@@ -123,6 +129,9 @@ class Services:
     def start_background(self) -> None:
         """What a running service does besides answering: catch up with main, deliver to ServiceNow."""
         self.reconciler.start()
+        # The index may be current already (no publish to follow), yet the store may lack the versions to
+        # confirm: a first start after migration 9, or a restored store.
+        self._start("acks", self.catch_up_acks)
         if self.servicenow is not None:
             self.servicenow.start()
 
@@ -158,10 +167,12 @@ class Services:
             notify(self.engine, ref)
 
     def after_publish(self, old: str | None, new: str) -> None:
-        """In the background, after the published commit moved: the next manual version if the procedures
-        changed, the deleted-id scan warmed for the next submit, old comments purged."""
+        """In the background, after the published commit moved: the changed chapters and scripts to confirm
+        recorded, the next manual version if the procedures changed, the deleted-id scan warmed for the next
+        submit, old comments purged."""
 
         def work() -> None:
+            self.catch_up_acks()
             self.workflow.prepare()
             purge_comments(self.engine, self.settings.comment_retention_days)
             if self.settings.manual_autobuild and self._procedures_changed(old, new):
@@ -175,6 +186,17 @@ class Services:
             return bool(self.repository.diff_paths(old or f"{new}^1", new, PROCEDURES))
         except NotFound:  # the seed commit has no parent
             return False
+
+    def catch_up_acks(self) -> None:
+        """Ask operators and leads to confirm the chapters and scripts changed up to the published commit (a
+        failure is logged: the next look catches up)."""
+        try:
+            added = self.acks.catch_up()
+        except Exception:
+            log.exception("read confirmations: recording the changed documents failed")
+            return
+        if added:
+            log.info("read confirmations: %d changed document version(s) to confirm", added)
 
     def _build_manual(self) -> None:
         """The manual's new version, and any newer one merged meanwhile, built and kept."""

@@ -156,6 +156,12 @@ class Settings(BaseSettings):
     manual_autobuild: bool = Field(
         True, description="Build the next manual version in the background when a merge touches procedures."
     )
+    ack_days: int = Field(
+        7,
+        ge=1,
+        le=3650,
+        description="Days operators and leads have to confirm a changed chapter or script: then overdue.",
+    )
 
     def upstream_credentials(self) -> Credentials:
         """How git authenticates to the upstream, from the settings or their files."""

@@ -16,9 +16,11 @@ from kbserver.api.errors import install_error_handlers
 from kbserver.api.headers import SecurityHeaders
 from kbserver.api.observe import RequestId, RequestMetrics
 from kbserver.api.routes import (
+    acks,
     api_docs,
     changes,
     console,
+    console_acks,
     console_changes,
     console_desk,
     console_editor,
@@ -109,6 +111,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         console_manual,
         publishing,
         console_publishing,
+        acks,
+        console_acks,
     ):
         app.include_router(module.router)
     app.include_router(site.router)  # last: it answers every other path

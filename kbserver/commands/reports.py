@@ -8,14 +8,15 @@ from typing import Any
 
 from kbserver.commands.actions import Result, Verbs, verb
 from kbserver.commands.output import json_text, table
-from kbserver.feedback.catalog import REPORTS, as_csv, flat, report
+from kbserver.feedback.catalog import ACK_REPORTS, REPORTS, as_csv, flat, report
 from kbserver.services import Services
 
 
 def add_parser(sub: Verbs[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     """Register `kb report NAME`."""
-    p = verb(sub, "report", run, parents=[common], help="reports: " + ", ".join(REPORTS))
-    p.add_argument("name", choices=REPORTS)
+    names = (*REPORTS, *ACK_REPORTS)
+    p = verb(sub, "report", run, parents=[common], help="reports: " + ", ".join(names))
+    p.add_argument("name", choices=names)
     p.add_argument("--from", dest="since", type=datetime.fromisoformat, help="start (ISO date)")
     p.add_argument("--to", dest="until", type=datetime.fromisoformat, help="end, exclusive (ISO date)")
     output = p.add_mutually_exclusive_group()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from kbserver.console.i18n_acks import ACK_MESSAGES
 from kbserver.console.i18n_manual import MANUAL_MESSAGES
 from kbserver.console.i18n_publishing import PUBLISHING_MESSAGES
 from kbserver.console.i18n_servicenow import SERVICENOW_MESSAGES
@@ -284,7 +285,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-for _extra in (MANUAL_MESSAGES, PUBLISHING_MESSAGES, SERVICENOW_MESSAGES):
+for _extra in (MANUAL_MESSAGES, PUBLISHING_MESSAGES, SERVICENOW_MESSAGES, ACK_MESSAGES):
     for _lang, _words in _extra.items():
         MESSAGES[_lang] |= _words
 

@@ -225,3 +225,33 @@ class History:
             paths = [line for line in names.splitlines() if line.strip()]
             history.append((sha, parents.split(), date, subject, trailers, paths))
         return history
+
+    def first_parent_changes(
+        self, revision: str, prefixes: tuple[str, ...]
+    ) -> list[tuple[str, list[str], str, list[tuple[str, str]]]]:
+        """(sha, parents, committer date, [(status, path)]) of each first-parent commit of revision whose
+        change against its first parent touches one of prefixes, oldest first; a rename is D + A."""
+        with self._repo() as repo:
+            try:
+                out = repo.git.log(
+                    "--first-parent",
+                    "--diff-merges=first-parent",
+                    "--name-status",
+                    "--no-renames",
+                    "--reverse",
+                    "--format=%x1e%H%x00%P%x00%cI%x1f",
+                    revision,
+                    "--",
+                    *prefixes,
+                )
+            except git.GitCommandError as exc:
+                raise NotFound(f"no such revision: {revision}") from exc
+        history = []
+        for record in str(out).split("\x1e"):
+            if not record.strip():
+                continue
+            header, _, names = record.partition("\x1f")
+            sha, parents, date = header.split("\x00", 2)
+            changes = [(line[0], line.split("\t", 1)[1]) for line in names.splitlines() if "\t" in line]
+            history.append((sha, parents.split(), date, changes))
+        return history

@@ -111,6 +111,11 @@ MIGRATIONS: list[Migration] = [
             schema.servicenow_state,
         ),
     ),
+    (
+        9,
+        "read confirmations: document versions, confirmations",
+        _create(schema.document_versions, schema.read_confirmations, schema.version_scan),
+    ),
     (11, "publishing: baselines and accepted commits", _create(schema.publication_events)),
 ]
 

@@ -269,3 +269,47 @@ publication_events = sa.Table(
     sa.Column("reason", sa.Text, nullable=False, default=""),
     sa.Column("created_at", Timestamp(), nullable=False),
 )
+
+# Read confirmations (migration 9). Each version of a chapter or chat script on main whose text changed, as
+# operators and leads are asked to confirm it; the latest row of a document also holds its current path,
+# title, audience and status. Rebuilt from git's first-parent history (version_scan holds how far it got).
+document_versions = sa.Table(
+    "document_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("doc_id", sa.String(32), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),  # 1, 2, ... per document
+    sa.Column("commit", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("path", sa.String(500), nullable=False),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("audience", sa.String(16), nullable=False),  # "L1", "L2" or "L1,L2"
+    sa.Column("asks", sa.Boolean, nullable=False),  # false for the seed: nobody confirms the first content
+    sa.Column("latest", sa.Boolean, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),  # of the latest row: on main and not retired
+    sa.Column("digest", sa.String(64), nullable=False),  # of the title and body: what counts as a change
+    sa.Column("published_at", Timestamp(), nullable=False),  # the commit's date
+    sa.UniqueConstraint("doc_id", "seq", name="uq_document_versions_doc_seq"),
+)
+
+# Append-only: who confirmed having read which version of a document, and when.
+read_confirmations = sa.Table(
+    "read_confirmations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("doc_id", sa.String(32), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("commit", sa.String(40), nullable=False),
+    sa.Column("confirmed_at", Timestamp(), nullable=False),
+    sa.UniqueConstraint("user_id", "doc_id", "seq", name="uq_read_confirmations_user_doc_seq"),
+    # Covering: the report reads each person's last confirmation per document from the index alone.
+    sa.Index("ix_read_confirmations_latest", "user_id", "doc_id", "seq", "confirmed_at"),
+)
+
+version_scan = sa.Table(
+    "version_scan",
+    metadata,
+    sa.Column("branch", sa.String(200), primary_key=True),
+    sa.Column("commit", sa.String(40), nullable=False),  # main's commit the versions were read up to
+)

@@ -26,6 +26,9 @@ LISTS = {
     "/api/documents/{doc_id}/tickets",
     "/api/documents/{doc_id}/history",
     "/api/servicenow/gaps",
+    "/api/acks",
+    "/api/acks/people",
+    "/api/acks/mine",
 }
 
 

@@ -87,10 +87,11 @@ def test_migrations_keep_existing_data(engine: sa.Engine) -> None:
     def add_column(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE users ADD COLUMN locale VARCHAR(8) DEFAULT 'es'"))
 
-    upgraded = [*MIGRATIONS, (len(MIGRATIONS) + 1, "test: add a column", add_column)]
+    # Versions are numbers, not positions: one may be missing (10 is), so the next comes after the last.
+    upgraded = [*MIGRATIONS, (MIGRATIONS[-1][0] + 1, "test: add a column", add_column)]
     assert migrate(engine, upgraded) == [m[0] for m in upgraded[1:]]
     assert migrate(engine, upgraded) == []
-    assert schema_version(engine) == len(upgraded)
+    assert schema_version(engine) == upgraded[-1][0]
     assert UserStore(engine).authenticate("ana", PASSWORD).name == "ana"
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT locale FROM users WHERE name = 'ana'")) == "es"

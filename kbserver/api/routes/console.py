@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -19,6 +20,7 @@ from kbserver.users import Role
 router = APIRouter(prefix="/app", tags=["console"], include_in_schema=False)
 templates = Jinja2Templates(directory=console_templates())
 LOGIN_CSRF_COOKIE = "kb_login_csrf"
+ASKS_ON_HOME = 20  # changed documents shown with their diffs on the start page; the rest after these
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -99,6 +101,7 @@ def logout(request: Request, _user: CurrentUser, services: ServicesDep) -> Respo
 
 
 @router.get("")
-def home(request: Request, user: CurrentUser) -> Response:
-    """The console's start page."""
-    return render(request, "home.html", user=user)
+async def home(request: Request, user: CurrentUser, services: ServicesDep) -> Response:
+    """The console's start page: first what changed since the user last confirmed it."""
+    asks = await run_in_threadpool(services.acks.due_with_diffs, user, ASKS_ON_HOME)
+    return render(request, "home.html", user=user, asks=asks, more=len(asks) == ASKS_ON_HOME)

@@ -19,6 +19,7 @@ from kbserver.errors import InvalidInput
 from kbserver.feedback.catalog import REPORTS, as_csv, report
 from kbserver.feedback.flags import FlagState
 from kbserver.servicenow import proposals
+from kbserver.users import Role
 
 router = APIRouter(prefix="/app", tags=["console"], include_in_schema=False)
 Since = Annotated[date | None, Query(alias="from")]
@@ -127,6 +128,9 @@ def reports_page(
         since=since.isoformat() if since else "",
         until=until.isoformat() if until else "",
         names=REPORTS,
+        # Read confirmations name people: leads and admins only (approvers see the desk's figures).
+        acks=services.acks.documents() if user.has_role(Role.LEAD) else None,
+        days=services.settings.ack_days,
     )
 
 

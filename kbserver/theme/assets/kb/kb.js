@@ -326,12 +326,23 @@
     });
   }
 
+  // --- read confirmations: this chapter or script changed since the reader last confirmed it -------------
+  function setUpAck() {
+    var notice = document.querySelector("[data-kb-ack]");
+    if (!notice) return;
+    fetch(API + "acks/mine?document=" + encodeURIComponent(notice.dataset.kbAck), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (rows) { notice.hidden = !rows.length; })
+      .catch(function () { notice.hidden = true; });
+  }
+
   function start() {
     setUpSearch();
     setUpFeedback();
     setUpFlag();
     setUpTranslations();
     setUpScript();
+    setUpAck();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
 })();

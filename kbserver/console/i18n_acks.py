@@ -1,0 +1,78 @@
+"""The console's words for read confirmations, in Spanish and English (merged into i18n.MESSAGES)."""
+
+from __future__ import annotations
+
+ACK_MESSAGES: dict[str, dict[str, str]] = {
+    "es": {
+        "acks.changed": "Cambiado desde su última confirmación",
+        "acks.intro": "Lea lo que ha cambiado y confirme que lo ha leído.",
+        "acks.since": "Cambios desde la versión {since} hasta la versión {version}",
+        "acks.new": "Documento nuevo para usted: versión {version} completa",
+        "acks.changed_at": "Cambiado el",
+        "acks.due": "Confirmar antes del",
+        "acks.overdue": "vencida",
+        "acks.confirm": "He leído este cambio",
+        "acks.open": "Ver en la base de conocimiento",
+        "acks.nothing": "No tiene nada pendiente de confirmar en {doc}.",
+        "acks.more": "Hay más documentos pendientes; confírmelos y vuelva a esta página.",
+        "acks.report": "Confirmaciones de lectura",
+        "acks.report_intro": (
+            "Por capítulo y guion, quién ha confirmado la versión vigente. "
+            "Vence a los {days} días del cambio."
+        ),
+        "acks.document": "Documento",
+        "acks.version": "Versión",
+        "acks.audience": "Destinatarios",
+        "acks.asked": "Avisados",
+        "acks.confirmed": "Confirmado",
+        "acks.pending": "Pendiente",
+        "acks.overdue_count": "Vencido",
+        "acks.who": "Quién",
+        "acks.person": "Persona",
+        "acks.role": "Rol",
+        "acks.state": "Estado",
+        "acks.confirmed_at": "Confirmó",
+        "acks.last": "Última versión confirmada",
+        "acks.state.confirmed": "confirmado",
+        "acks.state.pending": "pendiente",
+        "acks.state.overdue": "vencido",
+        "acks.csv": "CSV por persona",
+        "acks.unchanged": "Sin cambios desde la versión inicial.",
+    },
+    "en": {
+        "acks.changed": "Changed since you last confirmed",
+        "acks.intro": "Read what changed and confirm that you have read it.",
+        "acks.since": "Changes from version {since} to version {version}",
+        "acks.new": "New to you: all of version {version}",
+        "acks.changed_at": "Changed on",
+        "acks.due": "Confirm by",
+        "acks.overdue": "overdue",
+        "acks.confirm": "I have read this change",
+        "acks.open": "Open in the knowledge base",
+        "acks.nothing": "You have nothing to confirm in {doc}.",
+        "acks.more": "More documents are waiting; confirm these and come back to this page.",
+        "acks.report": "Read confirmations",
+        "acks.report_intro": (
+            "Per chapter and script, who has confirmed the current version. "
+            "Overdue {days} days after the change."
+        ),
+        "acks.document": "Document",
+        "acks.version": "Version",
+        "acks.audience": "Audience",
+        "acks.asked": "Asked",
+        "acks.confirmed": "Confirmed",
+        "acks.pending": "Pending",
+        "acks.overdue_count": "Overdue",
+        "acks.who": "Who",
+        "acks.person": "Person",
+        "acks.role": "Role",
+        "acks.state": "State",
+        "acks.confirmed_at": "Confirmed at",
+        "acks.last": "Last version confirmed",
+        "acks.state.confirmed": "confirmed",
+        "acks.state.pending": "pending",
+        "acks.state.overdue": "overdue",
+        "acks.csv": "CSV per person",
+        "acks.unchanged": "Unchanged since the first version.",
+    },
+}
