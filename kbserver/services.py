@@ -72,6 +72,9 @@ class Services:
     reconciler: Reconciler = field(init=False, repr=False)
     servicenow: ServiceNow | None = None  # None unless KB_SERVICENOW_URL is set
     _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
+    _after_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _after_pending: tuple[str | None, str] | None = field(default=None, repr=False)
+    _after_running: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         self.readiness = ReadinessWatch(
@@ -171,14 +174,31 @@ class Services:
         recorded, the next manual version if the procedures changed, the deleted-id scan warmed for the next
         submit, old comments purged."""
 
-        def work() -> None:
-            self.catch_up_acks()
-            self.workflow.prepare()
-            purge_comments(self.engine, self.settings.comment_retention_days)
-            if self.settings.manual_autobuild and self._procedures_changed(old, new):
-                self._build_manual()
+        # Moves that arrive while the work runs are gathered into one range and done next: none is skipped.
+        with self._after_lock:
+            self._after_pending = (self._after_pending[0] if self._after_pending else old, new)
+            if self._after_running:
+                return
+            self._after_running = True
+        thread = threading.Thread(target=self._after_publish_loop, name="after-publish", daemon=True)
+        self._threads["after-publish"] = thread
+        thread.start()
 
-        self._start("after-publish", work)
+    def _after_publish_loop(self) -> None:
+        while True:
+            with self._after_lock:
+                if self._after_pending is None:
+                    self._after_running = False
+                    return
+                (old, new), self._after_pending = self._after_pending, None
+            try:
+                self.catch_up_acks()
+                self.workflow.prepare()
+                purge_comments(self.engine, self.settings.comment_retention_days)
+                if self.settings.manual_autobuild and self._procedures_changed(old, new):
+                    self._build_manual()
+            except Exception:  # logged; the next move tries again
+                log.exception("after publishing %s: background work failed", new[:12])
 
     def _procedures_changed(self, old: str | None, new: str) -> bool:
         # Without an index before (a first start, a rebuilt index), what the new commit itself changed counts.
