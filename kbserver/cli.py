@@ -15,6 +15,7 @@ from kbserver.commands import (
     importing,
     lint,
     manual,
+    publishing,
     reports,
     search,
     serve,
@@ -49,7 +50,20 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--database-url", help="state store URL (KB_DATABASE_URL)")
     sub = parser.add_subparsers(dest="command", required=True)
     # Each module registers its verbs, each with the function that runs it (kbserver/commands/actions.py).
-    for command in (serve, backup, lint, search, changes, importing, servicenow, manual, reports, users):
+    modules = (
+        serve,
+        backup,
+        lint,
+        search,
+        changes,
+        publishing,
+        importing,
+        servicenow,
+        manual,
+        reports,
+        users,
+    )
+    for command in modules:
         command.add_parser(sub, common)
     return parser
 

@@ -86,3 +86,35 @@ def test_a_failed_site_build_is_tried_again(running: Services) -> None:
     builds.unlink()
     waited = _until(lambda: services.site.served_commit() == services.main_commit(), 60)
     assert waited > 0
+
+
+def test_kb_publishing_shows_a_push_around_the_workflow_and_an_admin_accepts_it(
+    running: Services, tmp_path: Path
+) -> None:
+    settings = running.settings
+    running.users.add("boss", "admin", None, email="boss@desk.example")
+    published = running.published_commit()
+    work = tmp_path / "plain"
+    for step in (
+        ["clone", "-q", str(settings.repo), str(work)],
+        ["-C", str(work), "commit", "-q", "--allow-empty", "-m", "around the workflow"],
+        ["-C", str(work), "push", "-q", "origin", "HEAD:main"],
+    ):
+        subprocess.run(["git", *step], check=True, capture_output=True)
+    sneaked = running.main_commit() or ""
+    env = {**os.environ, "KB_REPO": str(settings.repo), "KB_DATA_DIR": str(settings.data_dir)}
+    env["KB_DATABASE_URL"] = settings.resolved_database_url
+    kb = [str(Path(sys.executable).with_name("kb")), "publishing"]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*kb, *args], capture_output=True, text=True, env=env, check=False)
+
+    held = run("status")
+    assert held.returncode == 1 and sneaked[:12] in held.stdout and "around the workflow" in held.stdout
+    assert running.publication(fresh=True).published == published
+    refused = run("accept", sneaked, "--as", "lead1", "--reason", "looks fine to me, really")
+    assert refused.returncode == 2 and "admin" in refused.stderr
+    done = run("accept", sneaked[:12], "--as", "boss", "--reason", "an empty commit, checked by hand")
+    assert done.returncode == 0, done.stderr
+    assert "everything on main is published" in run("status").stdout
+    assert running.publication(fresh=True).published == sneaked
