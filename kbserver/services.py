@@ -341,6 +341,8 @@ class Services:
         queued writes)."""
         self.readiness.stop()
         self.reconciler.stop()
+        for thread in list(self._threads.values()):  # background work still using the store ends first
+            thread.join(60)
         if self.servicenow is not None:
             self.servicenow.close()
         self.deferred.shutdown(wait=True)

@@ -194,6 +194,8 @@ class TypoTable:
 
     def candidates(self, word: str, typos: int) -> list[tuple[int, str]]:
         """(distance, word) for indexed words within typos edits of word (a swap of neighbours is one)."""
+        if len(word) > MAX_WORD + typos:  # nothing indexed is that long, and its deletions grow as its square
+            return []
         found: set[str] = set()
         for form in {word} | _deletions(word, typos):
             found.update(self._lookup(form))

@@ -94,6 +94,8 @@ defaults
   retries 3
   option redispatch
   retry-on conn-failure
+  # A new connection per request: one reused after its replica died cannot be retried safely.
+  http-reuse never
 frontend kb
   bind 127.0.0.1:{port}
   default_backend replicas

@@ -88,8 +88,8 @@ def _load(lb: str, token: str, stop: threading.Event, outcomes: list[Outcome], s
                 else:
                     vote = {"document_id": "KB-0011", "helpful": n % 2 == 0, "ticket": ticket}
                     status = client.post("/api/feedback", json=vote).status_code
-            except httpx.HTTPError:
-                status = 0
+            except httpx.HTTPError as exc:
+                status, ticket = 0, f"{ticket} {exc!r}"
             outcomes.append(
                 Outcome(kind, started, time.monotonic(), status, ticket if kind == "vote" else "")
             )
@@ -175,6 +175,7 @@ def test_three_replicas_under_load_lose_nothing_and_converge(
                 merges = [_change([r1, r2, r3], tokens, ARTICLES[0], "\nPaso uno de la prueba.\n")]
                 killed_at = time.monotonic()
                 r3.kill()
+                dead_at = time.monotonic()  # SIGKILL sent and the process reaped
                 merges.append(_change([r1, r2, r1], tokens, ARTICLES[1], "\nPaso dos de la prueba.\n"))
                 r3.start()
                 wait_for(lambda: httpx.get(f"{r3.url}/livez", timeout=2).status_code == 200, 60, "r3 back")
@@ -224,9 +225,11 @@ def test_three_replicas_under_load_lose_nothing_and_converge(
                     timeout=10,
                 ).json()
                 assert change["state"] == "merged" and change["merged_commit"] == commit
-        # The only failures were requests in flight on the killed replica when it died.
+        # The only failures were requests in flight on the killed replica when it died: sent before the kernel
+        # had closed its sockets (it accepts into the backlog until then), answered after the kill.
         failed = [o for o in outcomes if not 200 <= o.status < 300]
-        assert all(o.started <= killed_at <= o.ended + 0.05 for o in failed), failed
+        in_flight = [o for o in failed if o.started <= dead_at + 0.1 and o.ended >= killed_at]
+        assert failed == in_flight, (killed_at, dead_at, failed)
         assert len(outcomes) > 100
     finally:
         for replica in replicas:

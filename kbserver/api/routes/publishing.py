@@ -93,7 +93,7 @@ async def publishing(services: ServicesDep, _user: LeadUser) -> dict[str, Any]:
     return await run_in_threadpool(_state, services)
 
 
-@router.post("/accept", response_model=PublishingOut, responses=errors(404, 422))
+@router.post("/accept", response_model=PublishingOut, responses=errors(400, 404, 422, 503))
 async def accept(body: AcceptIn, services: ServicesDep, user: AdminUser) -> dict[str, Any]:
     """Publish the held commits up to and including `commit` (admins); each acceptance is recorded."""
 
@@ -110,7 +110,7 @@ async def accept(body: AcceptIn, services: ServicesDep, user: AdminUser) -> dict
     "/revert",
     response_model=RevertOut,
     status_code=201,
-    responses=errors(404, 409, 422) | created("the change request"),
+    responses=errors(400, 404, 409, 422, 503) | created("the change request"),
 )
 async def revert(body: RevertIn, response: Response, services: ServicesDep, user: LeadUser) -> dict[str, Any]:
     """Open a change request that undoes a held commit (leads and admins); once it is merged, publishing goes
