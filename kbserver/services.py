@@ -73,6 +73,7 @@ class Services:
     servicenow: ServiceNow | None = None  # None unless KB_SERVICENOW_URL is set
     _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
     _after_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _index_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _after_pending: tuple[str | None, str] | None = field(default=None, repr=False)
     _after_running: bool = field(default=False, repr=False)
 
@@ -157,9 +158,12 @@ class Services:
     def merge(self, user: User, number: int) -> ChangeRequest:
         """Merge a change request; linked flags close and the index catches up before this returns, while the
         site is rebuilt in the background (the old one is served until then)."""
-        merged = self.workflow.merge(user, number)
-        self.after_merge(number, merged.merged_commit or "")
-        self.catch_up_index(fresh=True)
+        # The index lock keeps the reconciler from indexing the merge first: it is indexed here, in the
+        # request (its log line carries the request's id), and the merge answers once search has it.
+        with self._index_lock:
+            merged = self.workflow.merge(user, number)
+            self.after_merge(number, merged.merged_commit or "")
+            self.catch_up_index(fresh=True)
         self.catch_up()
         return merged
 
@@ -248,11 +252,12 @@ class Services:
 
     def catch_up_index(self, fresh: bool = False) -> CatchUp | None:
         """Bring the search index to the published commit now (a missing or corrupt index is rebuilt)."""
-        commit = self.publisher.state(fresh).published
-        if commit is None:
-            return None
-        before = index_commit(self.index)
-        done = self.index.catch_up(self.repository, commit)
+        with self._index_lock:
+            commit = self.publisher.state(fresh).published
+            if commit is None:
+                return None
+            before = index_commit(self.index)
+            done = self.index.catch_up(self.repository, commit)
         if done.action != "current":
             self.after_publish(before, done.commit)
             log.info(

@@ -22,6 +22,12 @@ def test_search_open_and_mark_helpful_with_a_ticket(live_server: str, page: Any,
     page.type("#kb-q", "contrasena bloqueada intentos", delay=20)  # the article, not its chat script
     first = page.locator("#kb-results .md-search-result__link").first
     first.wait_for(timeout=15_000)
+    # Results come as the words are typed: wait for those of the whole query (an article first), or fail.
+    page.wait_for_function(
+        "() => (document.querySelector('#kb-results .md-search-result__link') || {})"
+        ".innerText?.includes('artículo')",
+        timeout=15_000,
+    )
     assert "Cuenta bloqueada" in first.inner_text()
     assert first.locator("mark").count() >= 1  # highlighted snippet, built as nodes
     assert "artículo" in first.inner_text() and "es" in first.locator(".md-tag").all_inner_texts()
