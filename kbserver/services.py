@@ -185,8 +185,8 @@ class Services:
                 return
             self._after_running = True
         thread = threading.Thread(target=self._after_publish_loop, name="after-publish", daemon=True)
-        self._threads["after-publish"] = thread
         thread.start()
+        self._threads["after-publish"] = thread  # only once started: another thread may join it at any moment
 
     def _after_publish_loop(self) -> None:
         while True:
@@ -235,8 +235,9 @@ class Services:
     def _start(self, name: str, work: Callable[[], None]) -> None:
         running = self._threads.get(name)
         if running is None or not running.is_alive():
-            self._threads[name] = threading.Thread(target=work, name=f"catch-up-{name}", daemon=True)
-            self._threads[name].start()
+            thread = threading.Thread(target=work, name=f"catch-up-{name}", daemon=True)
+            thread.start()
+            self._threads[name] = thread  # only once started: another thread may join it at any moment
 
     def main_commit(self) -> str | None:
         """The head of the approved branch (what change requests start from)."""
