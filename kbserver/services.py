@@ -258,6 +258,10 @@ class Services:
             if commit is None:
                 return None
             before = index_commit(self.index)
+            if before == commit and not fresh:
+                # The reconciler asks every second: when nothing moved, no index is opened and no lock taken
+                # (opening the index to check its health held the GIL against every search).
+                return CatchUp("current", commit, 0, 0.0)
             done = self.index.catch_up(self.repository, commit)
         if done.action != "current":
             self.after_publish(before, done.commit)
