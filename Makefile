@@ -41,9 +41,10 @@ lint: $(DEV)
 	$(BIN)/mypy
 	$(BIN)/kb lint kbserver/starter
 
-# Two test processes (pytest-xdist), each taking whole files: the suite waits on git, mkdocs, PostgreSQL and
-# Chromium as much as on the CPU, so two halve its time on a 2-core machine. PYTEST_ARGS= runs it in one.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+# One test process by default: a few tests measure time (constant-time logins, a free event loop), and a second
+# process sharing 2 cores made them flaky. `make test PYTEST_ARGS="-n 2 --dist loadfile"` runs two (pytest-xdist,
+# whole files each), about 40% faster, for local work.
+PYTEST_ARGS ?=
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
