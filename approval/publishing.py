@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from approval.model import ChangeRequest, State
 from approval.records import ChangeRecords
-from approval.trailers import check_text
+from approval.trailers import check_text, same_email
 from approval.verify import verify_history
 from kbserver.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kbserver.repository import ContentRepository
@@ -127,9 +127,13 @@ class Publisher:
                 f"{commit[:40]} is not an unverified commit holding back main",
                 {"held": shas},
             )
+        accepted = shas[: matches[0] + 1]
+        for sha in accepted:  # four eyes here too: nobody publishes their own unreviewed text
+            if any(same_email(user.email, e) for e in self.repo.author_emails(f"{sha}^1", sha)):
+                raise Forbidden(f"{sha[:12]} holds a commit of yours: another admin must accept it")
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            for sha in shas[: matches[0] + 1]:
+            for sha in accepted:
                 conn.execute(
                     publication_events.insert().values(
                         commit=sha, action="accept", user_id=user.id, reason=reason, created_at=now

@@ -151,6 +151,11 @@ def test_a_push_around_the_workflow_is_held_until_an_admin_accepts_it(
         assert client.get("/api/publishing").json()["held"][0]["commit"] == sneaked
         body = {"commit": sneaked, "reason": "hotfix pushed by the client's git admin, checked by phone"}
         assert client.post("/api/publishing/accept", json=body, headers=lead).status_code == 403
+        # The admin who wrote the commit (by the e-mail git recorded) cannot publish it alone.
+        replica.users.add("admin2", "admin", PASSWORD, email="author@example.test")
+        writer = {"x-csrf-token": login(client, "admin2")}
+        own = client.post("/api/publishing/accept", json=body, headers=writer)
+        assert own.status_code == 403 and "another admin" in own.json()["error"]["message"]
         admin = {"x-csrf-token": login(client, "admin1")}
         accepted = client.post("/api/publishing/accept", json=body, headers=admin)
         assert accepted.status_code == 200, accepted.text
