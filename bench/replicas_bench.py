@@ -22,15 +22,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
 
 from kbserver.repository import ContentRepository  # noqa: E402
 from kbserver.resources import starter_content  # noqa: E402
 from kbserver.services import Services  # noqa: E402
 from kbserver.settings import Settings  # noqa: E402
-from kbserver.store import connect  # noqa: E402
+from tests.pgschema import postgres_schema  # noqa: E402
 from tests.replicas.conftest import git_daemon  # noqa: E402
-from tests.replicas.harness import Replica, Unavailable, haproxy, wait_for  # noqa: E402
+from tests.replicas.harness import Replica, Unavailable, haproxy, replica_set, wait_for  # noqa: E402
 
 QUERIES = ["vpn no conecta", "sin internet", "contraseña caducada", "unidades de red", "impresora", "correo"]
 ARTICLE = "docs/kb/red-vpn/vpn-lenta.md"
@@ -110,21 +109,12 @@ def main() -> int:
     if not base:
         print("replicas: skipped (set KB_BENCH_POSTGRES_URL or KB_TEST_POSTGRES_URL to a PostgreSQL)")
         return 0
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = connect(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with postgres_schema(base, "bench") as url, tempfile.TemporaryDirectory() as tmp:
             return run(Path(tmp), url, args)
     except Unavailable as missing:
         print(f"replicas: skipped ({missing})")
         return 0
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def run(tmp: Path, store: str, args: argparse.Namespace) -> int:
@@ -137,23 +127,9 @@ def run(tmp: Path, store: str, args: argparse.Namespace) -> int:
         TOKENS[name] = services.users.new_token(name)[1]
     services.close()
     with git_daemon(served) as prefix:
-        upstream = f"{prefix}/c.git"
-        kb = str(Path(sys.executable).with_name("kb"))
-        replicas = []
-        for name in ("r1", "r2"):
-            repo = tmp / name / "content"
-            subprocess.run([kb, "init", str(repo), "--upstream", upstream], check=True, capture_output=True)
-            env = {
-                "KB_REPO": str(repo),
-                "KB_DATA_DIR": str(tmp / name / "data"),
-                "KB_DATABASE_URL": store,
-                "KB_UPSTREAM": upstream,
-                "KB_PUBLIC_READ": "true",
-                "KB_SITE_AUTOBUILD": "false",  # the bench measures search and the index, not mkdocs
-                "KB_MANUAL_AUTOBUILD": "false",
-                "KB_LOG_LEVEL": "warning",
-            }
-            replicas.append(Replica(name, env, tmp / f"{name}.log"))
+        # No site: the bench measures search and the index, not mkdocs.
+        settings = {"KB_SITE_AUTOBUILD": "false", "KB_LOG_LEVEL": "warning"}
+        replicas = replica_set(tmp, ("r1", "r2"), f"{prefix}/c.git", store, settings)
         try:
             for replica in replicas:
                 replica.start()

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from kbserver.repository import ContentRepository
 from kbserver.resources import starter_content
 from kbserver.services import Services
 from kbserver.settings import Settings
-from kbserver.store import connect
+from tests.pgschema import postgres_schema
 
 PG_URL_VAR = "KB_TEST_POSTGRES_URL"
 
@@ -69,15 +67,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     base = _postgres_url()
     if base is None:
         pytest.skip(f"PostgreSQL not configured: set {PG_URL_VAR} (CI sets it)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = connect(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in base else "?"
-    yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with postgres_schema(base) as url:
+        yield url
 
 
 @pytest.fixture

@@ -115,3 +115,25 @@ backend replicas
     finally:
         balancer.terminate()
         balancer.wait(10)
+
+
+def replica_set(
+    folder: Path, names: tuple[str, ...], upstream: str, store: str, settings: dict[str, str]
+) -> list[Replica]:
+    """Replicas not started yet: each a `kb init --upstream` mirror with its own data, on the shared store."""
+    kb = str(Path(sys.executable).with_name("kb"))
+    replicas = []
+    for name in names:
+        repo = folder / name / "content"
+        subprocess.run([kb, "init", str(repo), "--upstream", upstream], check=True, capture_output=True)
+        env = {
+            "KB_REPO": str(repo),
+            "KB_DATA_DIR": str(folder / name / "data"),
+            "KB_DATABASE_URL": store,
+            "KB_UPSTREAM": upstream,
+            "KB_PUBLIC_READ": "true",
+            "KB_MANUAL_AUTOBUILD": "false",
+            **settings,
+        }
+        replicas.append(Replica(name, env, folder / f"{name}.log"))
+    return replicas

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +21,8 @@ from kbserver.services import Services
 from kbserver.settings import Settings
 from kbserver.store import connect
 from tests.conftest import _postgres_url
-from tests.replicas.harness import Replica, Unavailable, haproxy, wait_for
+from tests.pgschema import postgres_schema
+from tests.replicas.harness import Replica, Unavailable, haproxy, replica_set, wait_for
 
 ARTICLES = [
     "docs/kb/red-vpn/vpn-lenta.md",
@@ -39,15 +38,8 @@ def pg_schema_url() -> Iterator[str]:
     base = _postgres_url()
     if base is None:
         pytest.skip("PostgreSQL not configured: set KB_TEST_POSTGRES_URL (CI sets it)")
-    schema = f"r_{uuid.uuid4().hex[:12]}"
-    admin = connect(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in base else "?"
-    yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with postgres_schema(base, "r") as url:
+        yield url
 
 
 @contextmanager
@@ -140,22 +132,8 @@ def test_three_replicas_under_load_lose_nothing_and_converge(
         tokens[name] = services.users.new_token(name)[1]
     services.close()
 
-    kb = str(Path(sys.executable).with_name("kb"))
-    replicas = []
-    for name in ("r1", "r2", "r3"):
-        repo = tmp_path / name / "content"
-        subprocess.run([kb, "init", str(repo), "--upstream", upstream_url], check=True, capture_output=True)
-        env = {
-            "KB_REPO": str(repo),
-            "KB_DATA_DIR": str(tmp_path / name / "data"),
-            "KB_DATABASE_URL": pg_schema_url,
-            "KB_UPSTREAM": upstream_url,
-            "KB_PUBLIC_READ": "true",
-            "KB_HEALTH_INTERVAL": "0.5",
-            "KB_MANUAL_AUTOBUILD": "false",
-            "KB_LOG_LEVEL": "info",
-        }
-        replicas.append(Replica(name, env, tmp_path / f"{name}.log"))
+    settings = {"KB_HEALTH_INTERVAL": "0.5", "KB_LOG_LEVEL": "info"}
+    replicas = replica_set(tmp_path, ("r1", "r2", "r3"), upstream_url, pg_schema_url, settings)
     r1, r2, r3 = replicas
     try:
         for replica in replicas:
