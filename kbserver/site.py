@@ -158,18 +158,20 @@ class Site:
         log_refusals(content)
         nav = section_nav(source / "docs")
         builds = [("", None), *content.alternate_languages()]  # the same content again for /en/...
+        pairs = []
         for folder, language in builds:
             config = work / f"mkdocs{'.' + folder if folder else ''}.yml"
             settings = build_config(content, source / "docs", nav, language)
             config.write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
-            self._mkdocs(work, config, output / folder if folder else output, superseded)
+            pairs += [str(config), str(output / folder if folder else output)]
+        self._mkdocs(work, pairs, superseded)
 
-    @staticmethod
-    def _mkdocs(work: Path, config: Path, output: Path, superseded: Callable[[], bool] | None) -> None:
-        # No --quiet: MkDocs counts --strict warnings only when they are logged. The child dies with this
-        # process (kbserver/sitebuild.py), so stopping the service never leaves a build running.
-        command = [sys.executable, "-m", "kbserver.sitebuild", str(os.getpid()), "build", "--strict"]
-        command += ["-f", str(config), "-d", str(output)]
+    def _mkdocs(self, work: Path, pairs: list[str], superseded: Callable[[], bool] | None) -> None:
+        # Every language of the commit in one child (kbserver/sitebuild.py), which dies with this process, so
+        # stopping the service never leaves a build running.
+        templates = self.root / ".templates"
+        templates.mkdir(exist_ok=True)
+        command = [sys.executable, "-m", "kbserver.sitebuild", str(os.getpid()), str(templates), *pairs]
         env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
         with tempfile.TemporaryFile(mode="w+") as out:
             child = subprocess.Popen(

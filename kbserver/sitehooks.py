@@ -10,10 +10,12 @@ a # heading, the content's nav, a file or folder name). The service's build conf
 from __future__ import annotations
 
 import html
+import os
 from datetime import date
 from typing import Any
 
 import yaml
+from jinja2 import FileSystemBytecodeCache
 from markupsafe import Markup
 from mkdocs.plugins import event_priority
 from mkdocs.structure.nav import Link, Section
@@ -126,7 +128,11 @@ def on_nav(nav: Any, **_kwargs: Any) -> Any:
 
 @event_priority(-100)  # last: after the tags plugin has filled its listings into the pages
 def on_env(env: Any, config: Any, files: Any, **_kwargs: Any) -> Any:
-    """Sanitise every page's HTML with the same sanitiser as the previews and the API."""
+    """Sanitise every page's HTML with the same sanitiser as the previews and the API; keep the theme's
+    compiled templates in the service's cache folder (kbserver/sitebuild.py) for the next build."""
+    cache = os.environ.get("KB_SITE_TEMPLATE_CACHE")
+    if cache and env.bytecode_cache is None:
+        env.bytecode_cache = FileSystemBytecodeCache(cache)
     for file in files.documentation_pages():
         if file.page is not None and file.page.content is not None:
             # The body in its own element: it is exactly what a change request's preview shows.

@@ -119,3 +119,24 @@ def test_sections_are_named_after_their_index_pages(content_repo: ContentReposit
         {"Con título &lt;b&gt;": ["a-folder/index.md", "a-folder/page.md"]},  # titles are HTML-escaped
         {"No index": ["no-index/z.md"]},
     ]
+
+
+def test_compiled_templates_are_kept_and_a_damaged_cache_is_ignored(  # type: ignore[no-untyped-def]
+    content_repo: ContentRepository, tmp_path
+) -> None:
+    site = Site(tmp_path / "site")
+    first = content_repo.resolve("main")
+    site.build(content_repo, first)
+    cached = sorted((site.root / ".templates").iterdir())
+    assert cached  # the theme's templates, compiled once
+    page = site.served_dir() / "kb" / "red-vpn" / "vpn-lenta" / "index.html"  # type: ignore[operator]
+    before = page.read_text()
+    for file in cached:  # a disk error or a half-written file: each cache entry now garbage
+        file.write_bytes(b"j2\x00garbage" * 7)
+    other = "docs/kb/red-vpn/vpn-no-conecta.md"
+    second = _commit(content_repo, {other: content_repo.read(first, other) + b"\nOtra linea.\n"})  # type: ignore[operator]
+    site.build(content_repo, second)
+    assert site.served_commit() == second
+    after = (site.served_dir() / "kb" / "red-vpn" / "vpn-lenta" / "index.html").read_text()  # type: ignore[operator]
+    assert after == before and "VPN lenta o con desconexiones frecuentes" in after
+    assert (site.served_dir() / "en" / "index.html").is_file()  # type: ignore[operator]
