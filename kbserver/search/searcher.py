@@ -18,6 +18,7 @@ from kbserver.errors import RepositoryError
 from kbserver.search.analysis import LANGS
 from kbserver.search.index import META_PATH, SearchIndex
 from kbserver.search.query import ParsedQuery, Synonyms, build_filter, build_query, parse_query, stems
+from kbserver.search.reading import PreloadedBM25F, cache_term_lookups
 from kbserver.search.snippet import best_section, lower, make_snippet, with_phrases, word_pattern
 from kbserver.search.typos import TypoTable, load_table
 from kbserver.search.words import Words, query_langs, stemmed_in
@@ -28,6 +29,13 @@ PHRASE_SCAN = 400  # hits with all of a phrase's words whose text is checked for
 CACHE_SIZE = 1024  # answers kept per index state: a desk types the same prefixes all day
 FACETS = {"kind": "kind", "lang": "lang", "tag": "tags"}
 T = TypeVar("T")
+
+
+def _searcher(ix: Any) -> Any:
+    """A searcher whose scoring and term look-ups read from memory once read (kbserver/search/reading.py)."""
+    searcher = ix.searcher(weighting=PreloadedBM25F())
+    cache_term_lookups(searcher)
+    return searcher
 
 
 @dataclass
@@ -117,7 +125,7 @@ class SearchService:
                 # Not Searcher.refresh(): it reuses segment readers by id without reloading their deletions,
                 # so deleted documents would stay visible. A fresh searcher is cheap, and the old one is ours.
                 stale = reader.searcher
-                reader.searcher, reader.toc = reader.index.searcher(), latest
+                reader.searcher, reader.toc = _searcher(reader.index), latest
                 reader.facet_sets, reader.filter_sets = {}, {}
                 reader.typos.refresh()
                 stale.close()
@@ -130,7 +138,7 @@ class SearchService:
         synonyms_file = generation / "synonyms.txt"
         synonyms = Synonyms(synonyms_file.read_text() if synonyms_file.is_file() else "")
         reader = _Reader(
-            generation, ix, ix.searcher(), synonyms, ix.latest_generation(), load_table(generation)
+            generation, ix, _searcher(ix), synonyms, ix.latest_generation(), load_table(generation)
         )
         self._local.reader = reader
         with self._lock:
@@ -361,8 +369,12 @@ class SearchService:
 
     @staticmethod
     def _commit(searcher: Any) -> str | None:
-        meta = searcher.document(path=META_PATH)
-        return meta["commit"] if meta else None
+        # Read once per searcher: a searcher's view of the index never changes.
+        if "_kb_commit" not in searcher.__dict__:
+            meta = searcher.document(path=META_PATH)
+            searcher._kb_commit = meta["commit"] if meta else None
+        commit: str | None = searcher._kb_commit
+        return commit
 
     @staticmethod
     def _result(hit: dict[str, Any], score: float, matches: re.Pattern[str]) -> dict[str, Any]:
