@@ -20,6 +20,8 @@ class SearchLog:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        # One statement with its values as parameters: SQLAlchemy compiles it once, not on every search.
+        self._insert_line = search_log.insert().returning(search_log.c.id)
 
     def record(
         self, query: str, filters: dict[str, list[str]], results: int, user_id: int | None
@@ -36,20 +38,15 @@ class SearchLog:
 
     def _insert(self, query: str, filters: dict[str, list[str]], results: int, user_id: int | None) -> int:
         kept = {k: v for k, v in filters.items() if v}
+        line = {
+            "query": query[:1000],
+            "filters": json.dumps(kept, ensure_ascii=False, sort_keys=True)[:1000],
+            "results": results,
+            "user_id": user_id,
+            "created_at": datetime.now(UTC),
+        }
         with writing(self.engine) as conn:
-            return int(
-                conn.execute(
-                    search_log.insert()
-                    .returning(search_log.c.id)
-                    .values(
-                        query=query[:1000],
-                        filters=json.dumps(kept, ensure_ascii=False, sort_keys=True)[:1000],
-                        results=results,
-                        user_id=user_id,
-                        created_at=datetime.now(UTC),
-                    )
-                ).scalar_one()
-            )
+            return int(conn.execute(self._insert_line, line).scalar_one())
 
     def opened(self, search_id: int, doc_id: str, user_id: int | None) -> None:
         """Note that a result of the search was opened (only the user who searched can say so)."""

@@ -42,10 +42,10 @@ async def search(
     started = time.perf_counter()
     result = await services.run_search(services.search.search, q, filters, limit, offset, facets)
     services.metrics.search(time.perf_counter() - started, int(result["total"]))
-    result["search_id"] = await services.run_write_unless_busy(
+    search_id = await services.run_write_unless_busy(
         services.search_log.record, q, filters, result["total"], user.id if user else None
     )
-    return result
+    return {**result, "search_id": search_id}  # a copy: the answer may be the cached one, shared
 
 
 class Opened(BaseModel):
