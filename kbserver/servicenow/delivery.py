@@ -119,10 +119,16 @@ class Delivery:
 class OutboxWorker:
     """A background thread that delivers due entries until stopped; several may run against one store."""
 
-    def __init__(self, delivery: Delivery, idle_seconds: float = 2.0, batch: int = 50) -> None:
+    def __init__(
+        self, delivery: Delivery, idle_seconds: float = 2.0, batch: int = 50, rate: float | None = None
+    ) -> None:
         self.delivery = delivery
         self.idle_seconds = idle_seconds
         self.batch = batch
+        # At most `rate` entries a second: each costs a few milliseconds of this process's CPU (HTTP calls,
+        # store writes), and at full speed a backlog took the GIL from the requests operators wait on.
+        self.interval = 1.0 / rate if rate else 0.0
+        self._next = 0.0
         self.lease_seconds = max(60.0, 8 * delivery.client.config.timeout)
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -151,6 +157,9 @@ class OutboxWorker:
         outbox = self.delivery.outbox
         entries = outbox.claim(self.batch, self.lease_seconds)
         for n, entry in enumerate(entries):
+            if self.interval:
+                self._stop.wait(max(0.0, self._next - time.monotonic()))
+                self._next = max(self._next, time.monotonic()) + self.interval
             if self._stop.is_set():
                 for left in entries[n:]:
                     outbox.release(left.id)
@@ -198,6 +207,8 @@ class OutboxWorker:
 
 
 def deliver_all(worker: OutboxWorker, deadline: float) -> None:
-    """Deliver until nothing is due or the deadline (monotonic seconds) passes (`kb servicenow deliver`)."""
+    """Deliver until nothing is due or the deadline (monotonic seconds) passes (`kb servicenow deliver`), at
+    full speed: no operator's request shares this process."""
+    worker.interval = 0.0
     while time.monotonic() < deadline and worker.run_once():
         pass

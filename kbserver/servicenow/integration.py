@@ -42,7 +42,7 @@ class ServiceNow:
         options = DeliveryOptions(
             settings.link_base, settings.servicenow_mirror_articles, settings.servicenow_knowledge_base
         )
-        worker = OutboxWorker(Delivery(client, outbox, describe, options))
+        worker = OutboxWorker(Delivery(client, outbox, describe, options), rate=settings.servicenow_rate)
         pull = IncidentPull(client, engine, config.desk_groups)
         return cls(config, client, outbox, worker, pull, settings.servicenow_pull_minutes * 60)
 

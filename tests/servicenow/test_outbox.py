@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from kbserver.api.app import create_app
 from kbserver.repository import ContentRepository
+from kbserver.servicenow.delivery import OutboxWorker, deliver_all
 from kbserver.services import Services
 from kbserver.settings import Settings
 from tests.servicenow.conftest import connect_settings
@@ -110,6 +111,30 @@ def test_the_work_note_names_the_article_its_version_and_its_link(linked: Settin
     assert "KB-0001" in note and str(page["title"]) in note
     assert f"commit {commit}" in note
     assert f"https://kb.example.test{page['url']}" in note
+
+
+def test_delivery_keeps_to_its_rate_and_the_cli_drain_does_not(linked: Settings, standin: StandIn) -> None:
+    paced = linked.model_copy(update={"servicenow_rate": 4.0, "servicenow_mirror_articles": False})
+    with running(paced) as (services, client, auth):
+        for n in range(1, 6):  # five articles on one ticket: five links
+            _feedback(client, auth["ana"], {**FEEDBACK, "document_id": f"KB-{n:04d}"})
+        assert services.servicenow is not None
+        until(lambda: services.servicenow and services.servicenow.outbox.counts()["delivered"] == 5)
+    notes = [r[0] for r in standin.requests if r[1] == "PATCH"]
+    assert len(notes) == 5
+    assert notes[-1] - notes[0] >= 4 / 4.0 - 0.05  # five links at four a second: a second from first to last
+
+    standin.requests.clear()
+    with running(paced) as (services, client, auth):
+        assert services.servicenow is not None
+        services.servicenow.worker.stop()  # only the drain below delivers, as `kb servicenow deliver` would
+        for n in range(6, 11):
+            _feedback(client, auth["ana"], {**FEEDBACK, "document_id": f"KB-{n:04d}"})
+        drain = OutboxWorker(services.servicenow.worker.delivery, rate=1.0)
+        deliver_all(drain, time.monotonic() + 30)
+        assert services.servicenow.outbox.counts()["delivered"] == 10
+    drained = [r[0] for r in standin.requests if r[1] == "PATCH"]
+    assert len(drained) == 5 and drained[-1] - drained[0] < 0.9  # `kb servicenow deliver`: at full speed
 
 
 def test_a_429_is_waited_out_as_asked_and_is_no_failed_try(linked: Settings, standin: StandIn) -> None:
