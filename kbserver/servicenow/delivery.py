@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from kbserver.errors import KBError
 from kbserver.servicenow.client import ServiceNowClient, ServiceNowError
 from kbserver.servicenow.outbox import Entry, Outbox
+from kbserver.store.database import writing
 from kbserver.store.schema import servicenow_state
 
 log = logging.getLogger(__name__)
@@ -65,13 +66,15 @@ class Delivery:
         """Resolve the ticket, add the work note, attach the article; raise on the first step that fails."""
         about = self.describe(entry.doc_id) or {}
         title = str(about.get("title") or entry.doc_id)
+        # Steps done are written to the outbox with the next write rather than each on its own: a step lost in
+        # a crash is only done again (each is idempotent), except the work note, whose try is recorded first.
+        steps: dict[str, Any] = {}
         sys_id = entry.task_sys_id
         if sys_id is None:
             task = self.client.first("task", f"number={entry.ticket}", ("sys_id", "sys_class_name"))
             if task is None:
                 raise NoSuchTicket(f"ServiceNow has no ticket {entry.ticket}")
-            sys_id = str(task["sys_id"])
-            self.outbox.progress(entry.id, task_sys_id=sys_id)
+            sys_id = steps["task_sys_id"] = str(task["sys_id"])
         if not entry.noted:
             written = entry.note_tried and self.client.first(
                 "sys_journal_field",
@@ -79,16 +82,17 @@ class Delivery:
                 ("sys_id",),
             )
             if not written:
-                self.outbox.progress(entry.id, note_tried=True)
+                self.outbox.progress(entry.id, **steps, note_tried=True)
+                steps = {}
                 self.client.update("task", sys_id, {"work_notes": work_note(entry, title, self.options)})
-            self.outbox.progress(entry.id, noted=True)
+            steps["noted"] = True
         if self.options.mirror and not entry.attached:
             stub = self._stub(entry, title)
             query = f"task={sys_id}^kb_knowledge={stub}"
             if self.client.first("m2m_kb_task", query, ("sys_id",)) is None:
                 self.client.create("m2m_kb_task", {"task": sys_id, "kb_knowledge": stub})
-            self.outbox.progress(entry.id, attached=True)
-        self.outbox.delivered(entry.id)
+            steps["attached"] = True
+        self.outbox.delivered(entry.id, **steps)
 
     def _stub(self, entry: Entry, title: str) -> str:
         """The sys_id of the article's stub kb_knowledge record, found or created once."""
@@ -110,7 +114,7 @@ class Delivery:
                 values["kb_knowledge_base"] = self.options.knowledge_base
             found = self.client.create("kb_knowledge", values)
         sys_id = str(found["sys_id"])
-        with self.outbox.engine.begin() as conn:
+        with writing(self.outbox.engine) as conn:
             conn.execute(servicenow_state.delete().where(servicenow_state.c.key == key))
             conn.execute(servicenow_state.insert().values(key=key, value=sys_id))
         return sys_id

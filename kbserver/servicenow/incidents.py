@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from kbserver.feedback.votes import monday
 from kbserver.servicenow.client import ServiceNowClient, ServiceNowError
+from kbserver.store.database import writing
 from kbserver.store.schema import servicenow_attachments, servicenow_incidents, servicenow_state
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ class IncidentPull:
         records = self.client.records(table, "^".join(t for t in terms if t), fields)
         count, newest = 0, mark
         for page in _batches(records, BATCH):
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:
                 store(conn, page)
             count += len(page)
             newest = max([newest or "", *(r.get("sys_updated_on", "") for r in page)])
@@ -124,7 +125,7 @@ class IncidentPull:
             query = f"sys_idIN{','.join(chunk)}^assignment_group.nameNOT IN{','.join(self.desk_groups)}"
             found = list(self.client.records("incident", query, INCIDENT_FIELDS))
             if found:
-                with self.engine.begin() as conn:
+                with writing(self.engine) as conn:
                     self._store_incidents(conn, found)
             escalated += [str(r["sys_id"]) for r in found]
         return escalated
@@ -135,7 +136,7 @@ class IncidentPull:
         for chunk in _batches(iter(tasks), CHUNK):
             found = list(self.client.records("m2m_kb_task", f"taskIN{','.join(chunk)}", ATTACHMENT_FIELDS))
             if found:
-                with self.engine.begin() as conn:
+                with writing(self.engine) as conn:
                     self._store_attachments(conn, found)
             count += len(found)
         return count
@@ -194,7 +195,7 @@ class IncidentPull:
         return str(found) if found is not None else None
 
     def _set_state(self, key: str, value: str) -> None:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             conn.execute(servicenow_state.delete().where(servicenow_state.c.key == key))
             conn.execute(servicenow_state.insert().values(key=key, value=value))
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kbserver.errors import Conflict, NotFound
+from kbserver.store.database import writing
 from kbserver.store.schema import servicenow_outbox
 
 MAX_DELAY = 3600.0  # seconds: the back-off stops doubling at an hour
@@ -81,7 +82,7 @@ class Outbox:
         free = o.lease_until.is_(None) | (o.lease_until < now)
         due = (o.state == EntryState.PENDING.value) & (o.next_attempt_at <= now) & free
         claimed = []
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             ids = conn.scalars(
                 sa.select(o.id).where(due).order_by(o.next_attempt_at, o.id).limit(limit)
             ).all()
@@ -100,17 +101,22 @@ class Outbox:
         """Record a step done (task_sys_id, note_tried, noted, attached), so a retry does not repeat it."""
         self._update(entry_id, **steps)
 
-    def delivered(self, entry_id: int) -> None:
-        """The link is in ServiceNow."""
+    def delivered(self, entry_id: int, **steps: Any) -> None:
+        """The link is in ServiceNow (with the steps done since the last `progress`, in the same write)."""
         now = datetime.now(UTC)
         self._update(
-            entry_id, state=EntryState.DELIVERED.value, delivered_at=now, lease_until=None, last_error=None
+            entry_id,
+            **steps,
+            state=EntryState.DELIVERED.value,
+            delivered_at=now,
+            lease_until=None,
+            last_error=None,
         )
 
     def failed(self, entry_id: int, error: str, retry_after: float | None = None) -> EntryState:
         """Count a failed try; the entry waits (back-off, or the instance's Retry-After) or goes dead."""
         o = servicenow_outbox.c
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             attempts = int(conn.scalar(sa.select(o.attempts).where(o.id == entry_id)) or 0) + 1
             state = EntryState.DEAD if attempts >= self.max_attempts else EntryState.PENDING
             delay = min(MAX_DELAY, self.first_delay * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
@@ -138,7 +144,7 @@ class Outbox:
         """Hold every due pending entry back (the instance asked to slow down), without counting a try."""
         o = servicenow_outbox.c
         later = datetime.now(UTC) + timedelta(seconds=seconds)
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             conn.execute(
                 servicenow_outbox.update()
                 .where((o.state == EntryState.PENDING.value) & (o.next_attempt_at < later))
@@ -189,7 +195,7 @@ class Outbox:
         return found.replace(tzinfo=UTC) if found is not None and found.tzinfo is None else found
 
     def _update(self, entry_id: int, **values: Any) -> None:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             conn.execute(
                 servicenow_outbox.update()
                 .where(servicenow_outbox.c.id == entry_id)
