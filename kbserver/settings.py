@@ -106,11 +106,11 @@ class Settings(BaseSettings):
         30.0, gt=0, description="First retry delay; it doubles per try, up to an hour."
     )
     servicenow_rate: float = Field(
-        20.0,
+        5.0,
         gt=0,
         le=1000,
         description="Links delivered per second at most, per process: a backlog drains without taking the CPU"
-        " that operators' requests need (20 a second is 72,000 an hour).",
+        " that operators' requests need (5 a second is 18,000 an hour).",
     )
     servicenow_pull_minutes: float = Field(
         15.0, ge=0, description="Minutes between incident pulls; 0 pulls only on `kb servicenow pull`."
