@@ -6,7 +6,8 @@ instruction counts on a 24-chapter manual, each about a tenth of the chapters' l
   is written into the item's first line as text, and manual.css hangs the line by the marker's width;
 - a table's automatic layout measures every cell's shortest and longest line first; here each table gets its
   column widths (by the text its columns hold) and manual.css lays tables out fixed;
-- the headings' permalinks ("¶") are hidden in print but still styled and laid out; here they are left out.
+- the headings' permalinks ("¶") are hidden in print but still styled and laid out; here they are left out,
+  and so are the line breaks between blocks (each became an anonymous box holding one collapsed space).
 The site's Markdown makes lists and tables only from its own syntax (raw HTML is escaped), so the HTML these
 patterns read is regular: no nested tables, no spans.
 """
@@ -21,12 +22,15 @@ _TABLE = re.compile(r"<table>(.*?)</table>", re.S)
 _ROW = re.compile(r"<tr>(.*?)</tr>", re.S)
 _CELL = re.compile(r"<t[hd]\b[^>]*>(.*?)</t[hd]>", re.S)
 _TAG = re.compile(r"<[^>]*>")
+_BLOCK_SPACE = re.compile(
+    r"\s+(?=</?(?:p|ul|ol|li|table|thead|tbody|tfoot|tr|th|td|h[1-6]|div|pre|blockquote|dl|dt|dd|hr|figure)\b)"
+)
 _WIDE_CELL = 40  # characters: a cell longer than this wraps, whatever the width it is given
 _LIST = re.compile(r"<(/?)(ul|ol)\b([^>]*)>|<li\b[^>]*>(?:\s*<p\b[^>]*>)?")
 _START = re.compile(r'\bstart="(-?\d+)"')
 # A no-break space keeps the marker on the line of the item's first word. Numbers are padded to two digits
 # with a figure space (a digit's width), so that every item of a list hangs by the same width (manual.css).
-_BULLET = "•\u00a0"
+_BULLETS = ("•", "◦", "▪")  # by nesting, as the browser's own stylesheet gives them
 _FIGURE_SPACE = "\u2007"
 
 
@@ -61,31 +65,31 @@ def _fixed_tables(body: str) -> str:
 
 def _text_markers(body: str) -> str:
     """Each list item's bullet or number written at the start of its first line (of its first paragraph)."""
-    numbers: list[int | None] = []  # per open list, innermost last: the next number of an <ol>, None for <ul>
+    lists: list[int | str] = []  # per open list, innermost last: an <ol>'s next number, a <ul>'s bullet
 
     def mark(found: re.Match[str]) -> str:
         closing, kind, attributes = found.group(1, 2, 3)
         if kind == "ul" or kind == "ol":
             if closing:
-                if numbers:
-                    numbers.pop()
+                if lists:
+                    lists.pop()
             elif kind == "ul":
-                numbers.append(None)
+                lists.append(_BULLETS[min(len(lists), len(_BULLETS) - 1)])
             else:
                 start = _START.search(attributes)
-                numbers.append(int(start.group(1)) if start else 1)
+                lists.append(int(start.group(1)) if start else 1)
             return found.group(0)
-        if not numbers:
+        if not lists:
             return found.group(0)
-        number = numbers[-1]
-        if number is None:
-            return found.group(0) + _BULLET
-        numbers[-1] = number + 1
-        return found.group(0) + f"{number}.".rjust(3, _FIGURE_SPACE) + "\u00a0"
+        marker = lists[-1]
+        if isinstance(marker, str):
+            return f"{found.group(0)}{marker}\u00a0"
+        lists[-1] = marker + 1
+        return found.group(0) + f"{marker}.".rjust(3, _FIGURE_SPACE) + "\u00a0"
 
     return _LIST.sub(mark, body)
 
 
 def printable(body: str) -> str:
     """A chapter's sanitised HTML as the manual prints it (see the module's docstring)."""
-    return _text_markers(_fixed_tables(_PERMALINK.sub("", body)))
+    return _text_markers(_fixed_tables(_BLOCK_SPACE.sub("", _PERMALINK.sub("", body))))
