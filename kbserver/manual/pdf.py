@@ -50,7 +50,7 @@ class _CollectorPause:
     """Python's cycle collector held off while WeasyPrint lays out and draws, then run once.
 
     A 200-chapter manual makes about a million boxes, styles and text fragments, all alive until the PDF is
-    written: the collector's full passes walked them again and again as they grew, a quarter of the build (and
+    written: the collector's full passes walked them again and again as they grew, a fifth of the build (and
     more in the service, whose own objects every full pass walks too). Held off, the same garbage is freed by
     one collection of the youngest generation at the end (everything made meanwhile is still in it, and the
     older generations need no walk). The collector is process-wide, so builds in several threads share one
