@@ -5,6 +5,7 @@ one sanitiser), then made to stand inside one document: ids get the chapter's pr
 can both have an "Alcance" heading, links between chapters become links within the PDF, and images point
 into the commit (kbserver/manual/pdf.py serves only those). A link to any other page of the site has no
 target in print, so it keeps its text and loses its address.
+Then printable.py makes the chapter cheap to lay out.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from kbserver.content import Kind, parse_document, render_html
 from kbserver.content.model import ProcedureMeta
 from kbserver.errors import ContentError
+from kbserver.manual.printable import printable
 from kbserver.manual.record import PROCEDURES
 from kbserver.repository import ContentRepository
 
@@ -65,6 +67,14 @@ def _localise(body: str, page_url: str, anchor: str, anchors: dict[str, str]) ->
     return _EMPTY_LINK.sub("<a>", _ATTRIBUTE.sub(rewrite, body))
 
 
+def _named_in(body: str, paths: list[str]) -> list[str]:
+    """The paths whose file name the chapter's Markdown mentions: the only files its links and images can
+    reach. render_html makes MkDocs' list of files from every path it is given, once per chapter, which made
+    the rendering of a long manual grow with the square of its chapters."""
+    text = body + unquote(body)
+    return [p for p in paths if p.rsplit("/", 1)[-1] in text]
+
+
 def load_chapters(repo: ContentRepository, commit: str) -> list[Chapter]:
     """The active chapters of the manual at commit, in their order (then by id), rendered for print.
 
@@ -88,7 +98,7 @@ def load_chapters(repo: ContentRepository, commit: str) -> list[Chapter]:
     chapters = []
     for doc, meta in docs:
         anchor = anchors[doc.url]
-        rendered = render_html(doc.body, doc.path, paths)
+        rendered = render_html(doc.body, doc.path, _named_in(doc.body, paths))
         chapters.append(
             Chapter(
                 doc_id=meta.id,
@@ -97,7 +107,7 @@ def load_chapters(repo: ContentRepository, commit: str) -> list[Chapter]:
                 order=meta.order,
                 path=doc.path,
                 anchor=anchor,
-                html=_localise(rendered, doc.url, anchor, anchors),
+                html=printable(_localise(rendered, doc.url, anchor, anchors)),
             )
         )
     return chapters

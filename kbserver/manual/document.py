@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kbserver.manual.chapters import Chapter
@@ -49,6 +50,8 @@ LABELS = {
         "role.approver": "aprobador del cliente",
         "role.lead": "líder L2",
         "role.admin": "administrador",
+        "months": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+        "moment": "{day} de {month} de {year}, {time} UTC",
     },
     "en": {
         "manual": "Procedures manual",
@@ -82,6 +85,8 @@ LABELS = {
         "role.approver": "client approver",
         "role.lead": "L2 lead",
         "role.admin": "administrator",
+        "months": "January February March April May June July August September October November December",
+        "moment": "{day} {month} {year}, {time} UTC",
     },
 }
 
@@ -94,6 +99,19 @@ class Cover:
     desk: str
     client: str
     language: str = "es"
+
+
+def labels(language: str) -> dict[str, str]:
+    """The manual's words in a language, by its primary subtag ("es-MX" is Spanish); English otherwise."""
+    return LABELS.get(language.replace("_", "-").split("-")[0].lower(), LABELS["en"])
+
+
+def readable_moment(stamp: str, language: str) -> str:
+    """An ISO date and time as a reader says it, in UTC: "2 de diciembre de 2026, 09:15 UTC"."""
+    t = labels(language)
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
+    month = t["months"].split()[moment.month - 1]
+    return t["moment"].format(day=moment.day, month=month, year=moment.year, time=f"{moment:%H:%M}")
 
 
 def _e(value: object) -> str:
@@ -146,7 +164,7 @@ def _approval(record: ManualRecord, t: dict[str, str]) -> str:
 
 def manual_html(cover: Cover, record: ManualRecord, chapters: list[Chapter]) -> str:
     """The whole manual as one HTML document, ready for the PDF renderer."""
-    t = LABELS.get(cover.language, LABELS["en"])
+    t = labels(cover.language)
     now = record.current
     running = f"{cover.document} · {t['version']} {now.version}"
     draft = "" if record.verified else f'<div class="draft">{_e(t["draft"])}</div>'
@@ -155,7 +173,7 @@ def manual_html(cover: Cover, record: ManualRecord, chapters: list[Chapter]) -> 
         for key, value in (
             ("document", cover.document),
             ("version", now.version),
-            ("effective", now.date),
+            ("effective", readable_moment(now.date, cover.language)),  # the exact one is in the record
             ("commit", now.commit),
             ("client", cover.client),
             ("desk", cover.desk),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -141,11 +140,6 @@ def history(manual_services: Services) -> History:
 def pages(data: bytes) -> list[str]:
     """The text of each page of a PDF, read back with pypdf."""
     return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
-
-
-def today() -> str:
-    """Today's date in UTC, as the manual prints dates."""
-    return datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
 def save(tmp_path: Path, name: str, data: bytes) -> Path:

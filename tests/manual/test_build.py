@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import re
@@ -17,7 +18,36 @@ from kbserver.manual import build_manual, cover_for
 from kbserver.manual.pdf import ATTACHMENT
 from kbserver.repository import SERVICE_AUTHOR
 from kbserver.services import Services
-from tests.manual.conftest import History, pages, today
+from tests.manual.conftest import History, pages
+
+MESES = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def _build(services: Services, ref: str = "main") -> bytes:
@@ -47,7 +77,6 @@ def test_cover_history_approvals_chapters_and_page_numbers(
         "MP-ACME-01",
         "Versión 3",
         history.new_chapter,
-        today(),
     ):
         assert expected in cover
     rows = text[1]
@@ -93,6 +122,31 @@ def test_attached_record_equals_the_trailers_of_the_commit(
     ]
     assert record["verified"] is True and record["version"] == 3
     assert "/GTS_PDFA1" in str(reader.trailer["/Root"]["/OutputIntents"][0]["/S"])  # archival PDF/A
+
+
+def _effective(data: bytes) -> datetime.datetime:
+    record = json.loads(PdfReader(io.BytesIO(data)).attachments[ATTACHMENT][0])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["effective"])  # exact, ISO
+    return datetime.datetime.fromisoformat(record["effective"].replace("Z", "+00:00"))
+
+
+def test_cover_prints_the_effective_date_readably_in_the_manuals_language(
+    manual_services: Services, history: History
+) -> None:
+    data = _build(manual_services)
+    moment = _effective(data)
+    cover = pages(data)[0]
+    said = f"{moment.day} de {MESES[moment.month - 1]} de {moment.year}, {moment:%H:%M} UTC"
+    assert said in cover and moment.strftime("%Y-%m-%dT") not in cover
+    # The manual speaks the content's language (theme.language in its mkdocs.yml), date included.
+    repo = manual_services.repository
+    config = (repo.read(repo.resolve("main"), "mkdocs.yml") or b"").replace(b"language: es", b"language: en")
+    repo.commit_files("main", {"mkdocs.yml": config}, "English site", SERVICE_AUTHOR, repo.head("main"))
+    english = _build(manual_services)
+    assert _effective(english) == moment  # the same version: mkdocs.yml is not a chapter
+    cover = pages(english)[0]
+    assert f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M} UTC" in cover
+    assert "Effective date" in cover and "Version 3" in cover and "Page 1 of" in cover
 
 
 def test_same_commit_same_pdf_and_older_versions(manual_services: Services, history: History) -> None:
