@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from kbserver.errors import Conflict, NotFound
+from kbserver.store.database import writing
 from kbserver.store.schema import deviations, users
 
 STATES = ("pending", "approved", "rejected")
@@ -23,7 +24,7 @@ class DeviationStore:
         self, script_id: str, step: str, ticket: str | None, justification: str, user_id: int
     ) -> dict[str, Any]:
         """Record a deviation, pending review."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             new_id = conn.execute(
                 deviations.insert()
                 .returning(deviations.c.id)
@@ -61,7 +62,7 @@ class DeviationStore:
         """A lead approves or rejects a pending deviation, with a comment."""
         if self.get(deviation_id)["state"] != "pending":
             raise Conflict(f"deviation {deviation_id} was already reviewed")
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             conn.execute(
                 deviations.update()
                 .where((deviations.c.id == deviation_id) & (deviations.c.state == "pending"))

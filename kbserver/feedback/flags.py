@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from kbserver.errors import Conflict, NotFound
+from kbserver.store.database import writing
 from kbserver.store.schema import flags, users
 
 
@@ -36,7 +37,7 @@ class FlagStore:
         self, doc_id: str, user_id: int, reason: Reason, comment: str, ticket: str | None
     ) -> dict[str, Any]:
         """Flag a document."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             flag_id = conn.execute(
                 flags.insert()
                 .returning(flags.c.id)
@@ -91,7 +92,7 @@ class FlagStore:
 
     def close_for_change(self, change_id: int, commit: str) -> int:
         """Close the flags linked to a change request that merged; returns how many."""
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             done = conn.execute(
                 flags.update()
                 .where((flags.c.change_id == change_id) & (flags.c.state == FlagState.LINKED.value))
@@ -107,7 +108,7 @@ class FlagStore:
         flag = self.get(flag_id)
         if FlagState(flag["state"]) not in allowed:
             raise Conflict(f"flag {flag_id} is {flag['state']}")
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             conn.execute(flags.update().where(flags.c.id == flag_id).values(state=to.value, **values))
         return self.get(flag_id)
 
