@@ -23,6 +23,7 @@ from mkdocs.utils.meta import YAML_RE
 
 from kbserver.content.render import sanitize_html
 from kbserver.content.yamltext import load_yaml
+from kbserver.sitebuild import TEMPLATE_CACHE
 
 # The front-matter keys the templates may see (overrides/main.html, Material's base.html); `template`,
 # `icon`, `subtitle`, `status` badges and anything else never reach them.
@@ -130,7 +131,7 @@ def on_nav(nav: Any, **_kwargs: Any) -> Any:
 def on_env(env: Any, config: Any, files: Any, **_kwargs: Any) -> Any:
     """Sanitise every page's HTML with the same sanitiser as the previews and the API; keep the theme's
     compiled templates in the service's cache folder (kbserver/sitebuild.py) for the next build."""
-    cache = os.environ.get("KB_SITE_TEMPLATE_CACHE")
+    cache = os.environ.get(TEMPLATE_CACHE)
     if cache and env.bytecode_cache is None:
         env.bytecode_cache = FileSystemBytecodeCache(cache)
     for file in files.documentation_pages():
