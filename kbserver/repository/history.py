@@ -6,6 +6,7 @@ branches and the writes on top of it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,8 @@ import git
 
 from kbserver.errors import KBError, NotFound, RepositoryError
 from kbserver.repository.identity import CommitInfo
+
+_COAUTHOR_EMAIL = re.compile(r"<([^<>\x00]*)>")  # the e-mail of "Name <e-mail>"
 
 
 class History:
@@ -121,10 +124,18 @@ class History:
             ]
 
     def author_emails(self, base: str, head: str) -> set[str]:
-        """The author e-mail of every commit in head that base does not have (git's base..head)."""
+        """The e-mails of everyone who wrote a commit in head that base does not have (git's base..head): its
+        author and each `Co-authored-by:` of its trailers, so that no co-author counts as a reviewer of it."""
         with self._repo() as repo:
-            out = repo.git.log("--format=%ae", f"{base}..{head}")
-        return {line for line in str(out).splitlines() if line}
+            out = repo.git.log(
+                "--format=%ae%x00%(trailers:key=Co-authored-by,valueonly,unfold,separator=%x00)%x1e",
+                f"{base}..{head}",
+            )
+        emails = set()
+        for record in str(out).split("\x1e"):
+            author, _, coauthors = record.strip("\n").partition("\x00")
+            emails |= {author} | set(_COAUTHOR_EMAIL.findall(coauthors))
+        return {e for e in emails if e}
 
     def trailer_history(
         self, revision: str, limit: int | None = None

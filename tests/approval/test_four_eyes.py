@@ -39,6 +39,21 @@ def test_a_lead_who_commits_into_a_change_cannot_approve_it(store_services: Serv
     assert verify_history(flow.repo, "main", flow.records) == []
 
 
+def test_a_co_author_named_in_a_commit_cannot_approve_it(store_services: Services) -> None:
+    flow, get = store_services.workflow, store_services.users.get
+    n = propose(store_services, "lead1", "Aclarar VPN lenta", KB, b"\nConsejo de lead1.\n")
+    change = flow.records.get(n)
+    text = store_services.repository.read(change.head_commit, KB) or b""
+    message = "Paso escrito a dos manos\n\nCo-authored-by: Lead2 <LEAD2@desk.example>"
+    flow.write(get("lead1"), n, {KB: text + b"\nPaso de lead2.\n"}, change.head_commit, message)
+    flow.submit(get("lead1"), n)
+    with pytest.raises(Forbidden, match="wrote commits"):
+        flow.approve(get("lead2"), n)  # the co-author, by the e-mail in the trailer (any case)
+    flow.approve(get("lead3"), n)
+    assert flow.merge(get("lead1"), n).state is State.MERGED
+    assert verify_history(flow.repo, "main") == []
+
+
 def test_an_approval_recorded_by_a_committer_does_not_count_at_merge(store_services: Services) -> None:
     """An approval stored before the rule existed (or by any other path) is judged again at merge."""
     flow, get = store_services.workflow, store_services.users.get
