@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from approval.worddiff import word_diff
 from kbserver.acks import versions
 from kbserver.acks.standing import AUDIENCE_ROLES, Standing, Version, load_versions, standings
+from kbserver.collector import collector_paused
 from kbserver.errors import Conflict, Forbidden, NotFound
 from kbserver.repository import ContentRepository
 from kbserver.store.schema import read_confirmations, users
@@ -41,8 +43,9 @@ def _document(version: Version) -> dict[str, Any]:
     }
 
 
-def _person(s: Standing) -> dict[str, Any]:
-    return _document(s.document) | {
+def _person(s: Standing, document: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One standing as the report's row; document is _document(s.document), when the caller has it."""
+    return (document or _document(s.document)) | {
         "user": s.person.name,
         "display_name": s.person.display_name,
         "role": s.person.role,
@@ -104,10 +107,22 @@ class ReadConfirmations:
 
     def people(self, doc_id: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
         """Each asked person's standing per document (one document's, one state's), overdue first."""
-        order = {"overdue": 0, "pending": 1, "confirmed": 2}
-        found = [s for s in self._standings(doc_id=doc_id) if state is None or s.state == state]
-        found.sort(key=lambda s: (s.document.doc_id, order[s.state], s.person.name))
-        return [_person(s) for s in found]
+        # A row per person and document: tens of thousands of objects, without cycles (see collector.py).
+        with collector_paused():
+            found = self._standings(doc_id=doc_id)
+            # standings come by document, then name: each document's rows are put overdue, pending, confirmed.
+            rows: list[dict[str, Any]] = []
+            for _, group in groupby(found, key=lambda s: s.document.doc_id):
+                by_state: dict[str, list[Standing]] = {"overdue": [], "pending": [], "confirmed": []}
+                for s in group:
+                    by_state[s.state].append(s)
+                document: dict[str, Any] | None = None
+                for wanted, kept in by_state.items():
+                    if state is None or state == wanted:
+                        for s in kept:
+                            document = document or _document(s.document)
+                            rows.append(_person(s, document))
+            return rows
 
     def due(self, user: User, doc_id: str | None = None) -> list[dict[str, Any]]:
         """What user has not confirmed yet, the oldest change first."""

@@ -22,6 +22,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from kbserver.collector import collector_paused
 from kbserver.store.schema import document_versions, read_confirmations, users
 
 AUDIENCE_ROLES = {"L1": "operator", "L2": "lead"}
@@ -86,11 +87,6 @@ class Versions:
         """The latest version of each document that is on main and active, by id."""
         return [found[-1] for _, found in sorted(self.by_doc.items()) if found[-1].active]
 
-    def get(self, doc_id: str, seq: int) -> Version | None:
-        """One version by its number."""
-        found = self.by_doc.get(doc_id, [])
-        return found[seq - 1] if 0 < seq <= len(found) and found[seq - 1].seq == seq else None
-
     def known_at(self, doc_id: str, joined: datetime) -> int:
         """The newest version nobody asks someone who joined at `joined` to confirm: the seed, or the last
         one published before they joined (to the second: git's dates have no fraction)."""
@@ -132,7 +128,8 @@ def load_people(conn: sa.Connection, user_id: int | None = None) -> list[Person]
     )
     if user_id is not None:
         query = query.where(users.c.id == user_id)
-    return [Person(*row) for row in conn.execute(query.order_by(users.c.name))]
+    # Ordered here, not by the database's collation: the report's order is the same on every database.
+    return sorted((Person(*row) for row in conn.execute(query)), key=lambda p: p.name)
 
 
 def last_confirmations(
@@ -148,7 +145,9 @@ def last_confirmations(
         query = query.where(c.user_id == user_id)
     if doc_id is not None:
         query = query.where(c.doc_id == doc_id)
-    rows = conn.execute(query.group_by(c.user_id, c.doc_id))
+    rows = conn.execute(query.group_by(c.user_id, c.doc_id)).all()  # one fetch, not one per row
+    if not when:
+        return {(u, d): (seq, None) for u, d, seq, _ in rows}
     return {(u, d): (seq, _moment(at)) for u, d, seq, at in rows}
 
 
@@ -156,7 +155,7 @@ def _moment(value: datetime | str | None) -> datetime | None:
     """A stored Timestamp read as text (SQLite: UTC without its zone) or as a datetime (PostgreSQL)."""
     if value is None or isinstance(value, datetime):
         return value.astimezone(UTC) if value is not None else None
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return datetime.fromisoformat(value + "+00:00")
 
 
 def standings(
@@ -169,30 +168,35 @@ def standings(
 ) -> list[Standing]:
     """Every asked person's standing on every current document, by document then name (filtered by user
     or document). People whom no change has reached yet are left out. Without `when`, confirmed_at is None."""
-    versions = load_versions(conn, doc_id)
-    people = load_people(conn, user_id)
-    confirmed = last_confirmations(conn, user_id, doc_id, when)
-    window = timedelta(days=days)
-    out = []
-    nothing = (0, None)
-    floors = {p.created_at: p.created_at.replace(microsecond=0) for p in people}
-    for document in versions.current():
-        roles = document.roles
-        known = versions.known_by_joining(document.doc_id, floors)
-        for person in people:
-            if person.role not in roles:
-                continue
-            seq, at = confirmed.get((person.id, document.doc_id), nothing)
-            start = max(seq, known[person.created_at])
-            if start >= document.seq and seq < document.seq:
-                continue  # nothing changed since they joined
-            since = versions.get(document.doc_id, start)
-            if seq >= document.seq:
-                out.append(Standing(document, person, "confirmed", since, seq, at, None, None))
-                continue
-            first = versions.get(document.doc_id, start + 1)
-            asked = max(first.published_at if first else document.published_at, person.created_at)
-            due = asked + window
-            state: State = "overdue" if now > due else "pending"
-            out.append(Standing(document, person, state, since, seq, at, asked, due))
-    return out
+    with collector_paused():  # tens of thousands of standings, without cycles (see collector.py)
+        versions = load_versions(conn, doc_id)
+        people = load_people(conn, user_id)
+        confirmed = last_confirmations(conn, user_id, doc_id, when)
+        window = timedelta(days=days)
+        out = []
+        nothing = (0, None)
+        floors = {p.created_at: p.created_at.replace(microsecond=0) for p in people}
+        for document in versions.current():
+            roles = document.roles
+            doc_id, current = document.doc_id, document.seq
+            by_seq = {v.seq: v for v in versions.by_doc[doc_id]}
+            known = versions.known_by_joining(doc_id, floors)
+            for person in people:
+                if person.role not in roles:
+                    continue
+                seq, at = confirmed.get((person.id, doc_id), nothing)
+                start = max(seq, known[person.created_at])
+                if start >= current and seq < current:
+                    continue  # nothing changed since they joined
+                since = by_seq.get(start)
+                if seq >= current:
+                    out.append(Standing(document, person, "confirmed", since, seq, at, None, None))
+                    continue
+                first = by_seq.get(start + 1, document)
+                asked = first.published_at
+                if asked < person.created_at:
+                    asked = person.created_at
+                due = asked + window
+                state: State = "overdue" if now > due else "pending"
+                out.append(Standing(document, person, state, since, seq, at, asked, due))
+        return out

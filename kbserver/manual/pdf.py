@@ -8,16 +8,13 @@ the service runs without it, and a missing library is a clear error naming the p
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from kbserver.collector import collector_paused
 from kbserver.content.assets import suffix
 from kbserver.errors import MissingSystemLibrary
 from kbserver.manual.chapters import CONTENT_URL
@@ -44,44 +41,6 @@ def _weasyprint() -> Any:
     # WeasyPrint logs each image it could not fetch as a warning: content's business, said once here.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     return weasyprint
-
-
-class _CollectorPause:
-    """Python's cycle collector held off while WeasyPrint lays out and draws, then run once.
-
-    A 200-chapter manual makes about a million boxes, styles and text fragments, all alive until the PDF is
-    written: the collector's full passes walked them again and again as they grew, a fifth of the build (and
-    more in the service, whose own objects every full pass walks too). Held off, the same garbage is freed by
-    one collection of the youngest generation at the end (everything made meanwhile is still in it, and the
-    older generations need no walk). The collector is process-wide, so builds in several threads share one
-    pause: the last to finish resumes it (if it was running before the first began) and collects."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._holders = 0
-        self._resume = False
-
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        """The collector held off for the duration of the block."""
-        with self._lock:
-            if self._holders == 0:
-                self._resume = gc.isenabled()
-                gc.disable()
-            self._holders += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._holders -= 1
-                last = self._holders == 0
-                if last and self._resume:
-                    gc.enable()
-            if last:
-                gc.collect(0)
-
-
-_COLLECTOR = _CollectorPause()
 
 
 def record_json(record: dict[str, Any]) -> bytes:
@@ -116,7 +75,8 @@ def render_pdf(
         modified=moment,
         relationship="Data",
     )
-    with _COLLECTOR.held():
+    # About a million boxes, styles and text fragments, alive until the PDF is written, with cycles.
+    with collector_paused(collect=True):
         document = weasyprint.HTML(string=page, base_url=CONTENT_URL, url_fetcher=CommitImages())
         data: bytes = document.write_pdf(
             stylesheets=[weasyprint.CSS(filename=str(STYLESHEET))],

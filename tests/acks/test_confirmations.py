@@ -121,6 +121,9 @@ def test_new_and_disabled_people_and_overdue_after_the_days(desk: Services) -> N
         "lead2",
     }
     desk.acks.confirm(desk.users.get("lead1"), "PROC-03", commit)
+    # Per document: pending (then overdue) before confirmed, each by name; a state filters.
+    assert [r["user"] for r in desk.acks.people("PROC-03")] == ["lead2", "op1", "lead1"]
+    assert [r["user"] for r in desk.acks.people(state="confirmed")] == ["lead1"]
     with desk.engine.connect() as conn:
         now = datetime.now(UTC)
         soon = {s.person.name: s.state for s in standings(conn, 7, now + timedelta(days=6))}
