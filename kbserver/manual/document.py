@@ -166,8 +166,10 @@ def manual_html(cover: Cover, record: ManualRecord, chapters: list[Chapter]) -> 
     """The whole manual as one HTML document, ready for the PDF renderer."""
     t = labels(cover.language)
     now = record.current
-    running = f"{cover.document} · {t['version']} {now.version}"
-    draft = "" if record.verified else f'<div class="draft">{_e(t["draft"])}</div>'
+    # One footer line holds the document's id, version and page: a margin box fewer on every page.
+    footer = f"{cover.document} · {t['version']} {now.version} · {t['page']}"
+    # A draft says so at the top left of every page, clear of the chapter's title at the top right.
+    draft = "" if record.verified else f" @top-left {{ content: '{_css(t['draft'])}'; }}"
     facts = "".join(
         f"<tr><th>{_e(t[key])}</th><td>{_e(value)}</td></tr>"
         for key, value in (
@@ -193,10 +195,9 @@ def manual_html(cover: Cover, record: ManualRecord, chapters: list[Chapter]) -> 
         f'<meta name="dcterms.created" content="{_e(now.date)}">'
         f'<meta name="dcterms.modified" content="{_e(now.date)}">'
         f'<meta name="generator" content="kb manual">'
-        f"<style>@page {{ @top-left {{ content: '{_css(running)}'; }}"
-        f" @bottom-center {{ content: '{_css(t['page'])} ' counter(page)"
+        f"<style>@page {{{draft} @bottom-center {{ content: '{_css(footer)} ' counter(page)"
         f" ' {_css(t['of'])} ' counter(pages); }} }}"
-        f"</style></head><body>{draft}"
+        f"</style></head><body>"
         f'<section class="cover"><p class="client">{_e(cover.client)}</p>'
         f'<h1 class="manual-title" id="cover">{_e(t["manual"])}</h1>'
         f'<p class="desk">{_e(cover.desk)}</p><table class="facts">{facts}</table></section>'
