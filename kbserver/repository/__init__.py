@@ -160,6 +160,8 @@ class ContentRepository(History):
                 tree = tree / top if top else tree
             except KeyError:
                 return
+            if not isinstance(tree, git.Tree):
+                return  # the prefix is a file or a symlink, not a folder: nothing is below it (lint says so)
             for item in tree.traverse():
                 if isinstance(item, git.Blob):
                     yield str(item.path), bytes(item.data_stream.read())

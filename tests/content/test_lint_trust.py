@@ -157,3 +157,22 @@ def test_kb_lint_reports_an_invalid_policy_file_with_its_line(
     assert ("approvals.yml", "approval-policy") in {
         (f.path, f.rule) for f in lint_commit(content_repo, commit) if f.severity == "error"
     }
+
+
+@pytest.mark.parametrize("kind", ["symlink", "file"])
+def test_docs_that_is_not_a_folder_is_a_finding_not_a_crash(
+    content_repo: ContentRepository, tmp_path: Path, kind: str
+) -> None:
+    work = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(content_repo.path), str(work)], check=True)
+    shutil.rmtree(work / "docs")
+    if kind == "symlink":
+        (work / "docs").symlink_to("/etc")
+    else:
+        (work / "docs").write_text("not a folder\n")
+    subprocess.run(["git", "-C", str(work), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(work), "commit", "-qm", "docs replaced"], check=True)
+    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "main"], check=True)
+    assert list(content_repo.files(content_repo.resolve("main"))) == []  # nothing below a non-folder
+    findings = [(f.path, f.rule) for f in lint_commit(content_repo, "main") if f.severity == "error"]
+    assert findings == ([("docs", "symlink")] if kind == "symlink" else [])
