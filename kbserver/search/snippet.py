@@ -37,6 +37,11 @@ def lower(text: str) -> str:
     return "".join(low if len(low := c.lower()) == 1 else c for c in text)  # "İ" lowercases to two
 
 
+def _first(word: str) -> str:
+    """A regex class for the first letter of a folded word and its accented forms."""
+    return f"[{_VARIANTS[word[0]]}]" if word[0] in _VARIANTS else re.escape(word[0])
+
+
 def word_pattern(exact: set[str], stems: set[str]) -> re.Pattern[str]:
     """A regex over lowered text for whole words in exact and words starting with a stem (3+ letters), with
     or without accents."""
@@ -45,17 +50,20 @@ def word_pattern(exact: set[str], stems: set[str]) -> re.Pattern[str]:
     words = whole + starts
     if not words:
         return _NEVER
-    parts = [_loose(w) + r"\b" for w in whole] + [_loose(s) + r"\w*" for s in starts]
-    # Most positions fail on their first letter: a look-ahead rejects them before the word boundary and the
-    # alternation are tried (in that order, 20% faster than the boundary first).
+    # The pattern starts with a class of the words' first letters, which Python's regex engine scans for
+    # without trying a match at each position (twice as fast over a page as a look-ahead or a boundary
+    # first). The boundary is checked behind that letter, and each word checks its own first letter behind.
+    parts = [f"(?<={_first(w)})" + _loose(w[1:]) + r"\b" for w in whole]
+    parts += [f"(?<={_first(s)})" + _loose(s[1:]) + r"\w*" for s in starts]
     firsts = "".join(sorted({v for w in words for v in _VARIANTS.get(w[0], w[0])}))
-    return re.compile(r"(?=[" + re.escape(firsts) + r"])\b(?:" + "|".join(parts) + ")")
+    return re.compile("[" + re.escape(firsts) + r"](?<=\b.)(?:" + "|".join(parts) + ")")
 
 
 def phrase_pattern(words: list[str]) -> re.Pattern[str]:
     """A regex over lowered text for folded words one after the other, with or without accents, any
-    punctuation between."""
-    return re.compile(r"\b" + r"\W+".join(_loose(w) for w in words) + r"\b")
+    punctuation between (first letter first, as in word_pattern)."""
+    tail = [_loose(words[0][1:]), *(_loose(w) for w in words[1:])]
+    return re.compile(_first(words[0]) + r"(?<=\b.)" + r"\W+".join(tail) + r"\b")
 
 
 def best_section(
