@@ -81,21 +81,19 @@ class Outbox:
         now = datetime.now(UTC)
         free = o.lease_until.is_(None) | (o.lease_until < now)
         due = (o.state == EntryState.PENDING.value) & (o.next_attempt_at <= now) & free
-        claimed = []
+        first = sa.select(o.id).where(due).order_by(o.next_attempt_at, o.id).limit(limit)
+        # One statement, so the store's write lock is held for one step: a statement per entry let the
+        # requests' event loop take the GIL between them, and votes waited behind the lock for 100 ms and
+        # more. `due` is checked again on each row, so one that another worker leased meanwhile is left.
+        lease = (
+            servicenow_outbox.update()
+            .where(o.id.in_(first.scalar_subquery()) & due)
+            .values(lease_until=now + timedelta(seconds=lease_seconds))
+            .returning(*servicenow_outbox.c)
+        )
         with writing(self.engine) as conn:
-            ids = conn.scalars(
-                sa.select(o.id).where(due).order_by(o.next_attempt_at, o.id).limit(limit)
-            ).all()
-            for entry_id in ids:
-                leased = conn.execute(
-                    servicenow_outbox.update()
-                    .where((o.id == entry_id) & due)  # another worker may have taken it since the select
-                    .values(lease_until=now + timedelta(seconds=lease_seconds))
-                )
-                if leased.rowcount == 1:
-                    claimed.append(entry_id)
-            rows = conn.execute(sa.select(servicenow_outbox).where(o.id.in_(claimed)).order_by(o.id)).all()
-        return [_entry(r) for r in rows]
+            rows = conn.execute(lease).all()
+        return sorted((_entry(r) for r in rows), key=lambda e: e.id)
 
     def progress(self, entry_id: int, **steps: Any) -> None:
         """Record a step done (task_sys_id, note_tried, noted, attached), so a retry does not repeat it."""

@@ -3,6 +3,7 @@ the instance does meanwhile; on SQLite and on a real PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,8 +15,10 @@ from fastapi.testclient import TestClient
 from kbserver.api.app import create_app
 from kbserver.repository import ContentRepository
 from kbserver.servicenow.delivery import OutboxWorker, deliver_all
+from kbserver.servicenow.outbox import Outbox, enqueue
 from kbserver.services import Services
 from kbserver.settings import Settings
+from kbserver.store import connect, migrate
 from tests.servicenow.conftest import connect_settings
 from tests.servicenow.standin import Fault, StandIn
 
@@ -180,3 +183,33 @@ def test_without_servicenow_feedback_is_as_before(services: Services) -> None:
         services.wait_for_background()
         answer = client.get("/api/servicenow/outbox", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 404 and "KB_SERVICENOW_URL" in answer.json()["error"]["message"]
+
+
+def test_workers_claiming_at_once_never_share_an_entry(database_url: str) -> None:
+    """Four threads, each with its own engine (as several processes would), claim from one outbox: every entry
+    is leased to exactly one of them, and all are leased."""
+    engine = connect(database_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        for n in range(120):
+            enqueue(conn, f"INC{n:07d}", "KB-0001", "c" * 40, "/kb/x/")
+    claimed: list[list[int]] = []
+    start = threading.Barrier(4)
+
+    def claim_all() -> None:
+        mine: list[int] = []
+        outbox = Outbox(connect(database_url), max_attempts=5, first_delay=1.0)
+        start.wait()
+        while entries := outbox.claim(7, 60.0):
+            mine += [e.id for e in entries]
+        outbox.engine.dispose()
+        claimed.append(mine)
+
+    threads = [threading.Thread(target=claim_all) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    every = [entry for mine in claimed for entry in mine]
+    assert len(claimed) == 4 and len(every) == 120 and len(set(every)) == 120
+    engine.dispose()
