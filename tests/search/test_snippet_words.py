@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import kbserver
-from kbserver.search.snippet import best_section, lower, word_pattern
+from kbserver.search.snippet import best_section, lower, phrase_pattern, word_pattern
 
 WORD_SETS = [
     ({"vpn", "conecta"}, {"conect"}),
@@ -63,3 +63,13 @@ def test_best_section_counts_heading_and_text() -> None:
     assert best_section(sections, lowered, word_pattern({"impresora"}, set())) == ("otra", 53, len(text))
     assert best_section(sections, lowered, word_pattern({"zzz"}, set())) == (None, 0, len(text))
     assert best_section([], lowered, word_pattern({"vpn"}, set())) == (None, 0, len(text))
+
+
+def test_patterns_match_whole_words_and_stems_with_any_accent_on_any_letter() -> None:
+    text = lower("Contraseña caducada; ÚLTIMO intento, la contraseñas y xcontrasena no. Él ve la VPN-lenta.")
+    found = [m.group() for m in word_pattern({"contrasena", "el", "vpn"}, {"ultim"}).finditer(text)]
+    assert found == ["contraseña", "último", "él", "vpn"]  # "contraseñas" is another word; "xcontrasena" too
+    stems = [m.group() for m in word_pattern(set(), {"contrasen"}).finditer(text)]
+    assert stems == ["contraseña", "contraseñas"]
+    assert [m.group() for m in phrase_pattern(["vpn", "lenta"]).finditer(text)] == ["vpn-lenta"]
+    assert phrase_pattern(["la", "vpn"]).search(text) and not phrase_pattern(["ve", "vpn"]).search(text)
