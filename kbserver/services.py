@@ -7,6 +7,7 @@ import contextvars
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from kbserver.users import User, UserStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+LOOP_WAIT = 0.05  # seconds a request waits on the event loop for the store's write lock (see run_write)
 
 
 @dataclass
@@ -310,18 +312,29 @@ class Services:
     async def run_write(self, work: Callable[..., T], *args: Any) -> T:
         """Run a small frequent write (a vote, a logged search) that uses `store.database.writing`.
 
-        On SQLite, when no other writer holds the store, the write runs here on the event loop: it takes
-        about 0.1 ms, and handing it to a thread cost several times that under load (each hand-over waits
-        for the GIL). If another writer holds the store, it waits on a worker thread instead."""
+        On SQLite the write runs here on the event loop when it can take the store's write lock at once: it
+        takes about 0.1 ms, and handing it to a thread cost several times that under load (each hand-over
+        waits for the GIL). While another writer holds the lock (the ServiceNow outbox's thread, another
+        worker process), the request waits for it here, asking again after a short sleep that serves the
+        other requests meanwhile: votes that waited on threads instead queued six deep behind the pool and
+        each needed the GIL back from the event loop, which made 100 ms stalls of 1 ms writes. A writer that
+        holds the lock longer than LOOP_WAIT (a migration, a `kb` command) is waited for on a thread."""
         lock = write_lock(self.engine)
-        if lock is not None and lock.acquire(blocking=False):
-            try:
-                with no_wait():
-                    return work(*args)
-            except StoreBusy:
-                pass  # nothing was written: do it on a thread, where waiting blocks no one
-            finally:
-                lock.release()
+        if lock is not None:
+            deadline, pause = time.monotonic() + LOOP_WAIT, 0.0005
+            while True:
+                if lock.acquire(blocking=False):
+                    try:
+                        with no_wait():
+                            return work(*args)
+                    except StoreBusy:
+                        break  # SQLite is held by a writer outside the lock: wait for it on a thread
+                    finally:
+                        lock.release()
+                if time.monotonic() >= deadline:
+                    break
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, 0.004)
         return await asyncio.to_thread(work, *args)
 
     def defer_write(self, work: Callable[..., object], *args: Any) -> None:

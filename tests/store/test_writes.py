@@ -54,6 +54,36 @@ def test_a_free_store_is_written_on_the_event_loop(services: Services) -> None:
     assert _rows(services) == 1
 
 
+def test_a_write_briefly_held_by_a_background_thread_is_waited_for_on_the_event_loop(
+    services: Services,
+) -> None:
+    """The ServiceNow outbox's thread writes through the same lock: a request waits for it on the loop (a
+    worker thread would need the GIL back from the loop, which made long stalls), and writes there."""
+    lock = write_lock(services.engine)
+    assert lock is not None
+    held, release = threading.Event(), threading.Event()
+
+    def background_writer() -> None:
+        assert lock is not None and lock.acquire()
+        try:
+            held.set()
+            release.wait(10)
+        finally:
+            lock.release()
+
+    async def go() -> tuple[int, int]:
+        thread = threading.Thread(target=background_writer)
+        thread.start()
+        assert held.wait(10)
+        asyncio.get_running_loop().call_later(0.02, release.set)  # held for a fraction of LOOP_WAIT
+        ran_on = await services.run_write(threading.get_ident)
+        thread.join(10)
+        return threading.get_ident(), ran_on
+
+    loop_thread, ran_on = asyncio.run(go())
+    assert ran_on == loop_thread
+
+
 def test_a_vote_waits_for_another_sqlite_writer_without_blocking_the_loop(services: Services) -> None:
     vote = _vote(services, "INC0000002")
     database = services.engine.url.database
