@@ -188,20 +188,24 @@ class SearchIndex:
         work = generations / f".new-{time.time_ns()}"
         (work / "index").mkdir(parents=True)
         updated = repo.last_changes(commit)
-        docs = list(self._documents(repo, commit, None))
+        # The documents are parsed as they are written, not all first: the writer's processes start on the
+        # first batch while this one parses the rest (a tenth of a 10,000-document build's time).
+        total = sum(1 for path in repo.paths(commit) if kind_for_path(path) is not None)
+        docs = self._documents(repo, commit, None)
         counts: Counter[str] = Counter()
         ix = whoosh_index.create_in(str(work / "index"), build_schema())
         # Two processes, each writing its own segment: about 1.8x faster than one on two cores.
-        many = len(docs) >= PARALLEL_FROM
+        many = total >= PARALLEL_FROM
         # compound=False: segments stay separate files that readers map, instead of each searcher copying
         # a compound file into its own memory (hundreds of MB per searcher at 10,000 documents).
         writer = ix.writer(limitmb=256, procs=2 if many else 1, multisegment=many, compound=False)
+        n = 0
         for n, doc in enumerate(docs, start=1):
             fields = document_fields(doc, commit, updated.get(doc.path, ("", "")))
             counts.update(vocabulary(_words_of(fields)))
             writer.add_document(**fields)
             if progress:
-                progress(n, len(docs))
+                progress(n, max(n, total))
         writer.add_document(path=META_PATH, status="meta", commit=commit)
         writer.commit()
         ix.close()
@@ -216,7 +220,7 @@ class SearchIndex:
         for old in generations.iterdir():
             if old != final and not old.name.startswith("."):
                 shutil.rmtree(old, ignore_errors=True)  # open readers keep their files until they close
-        return len(docs)
+        return n
 
     def _apply(
         self,
