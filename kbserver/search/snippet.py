@@ -61,7 +61,10 @@ def word_pattern(exact: set[str], stems: set[str]) -> re.Pattern[str]:
 
 def phrase_pattern(words: list[str]) -> re.Pattern[str]:
     """A regex over lowered text for folded words one after the other, with or without accents, any
-    punctuation between (first letter first, as in word_pattern)."""
+    punctuation between (first letter first, as in word_pattern). No words: a pattern that any text holds."""
+    words = [w for w in words if w]
+    if not words:
+        return re.compile("")
     tail = [_loose(words[0][1:]), *(_loose(w) for w in words[1:])]
     return re.compile(_first(words[0]) + r"(?<=\b.)" + r"\W+".join(tail) + r"\b")
 

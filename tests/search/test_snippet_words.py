@@ -73,3 +73,4 @@ def test_patterns_match_whole_words_and_stems_with_any_accent_on_any_letter() ->
     assert stems == ["contraseña", "contraseñas"]
     assert [m.group() for m in phrase_pattern(["vpn", "lenta"]).finditer(text)] == ["vpn-lenta"]
     assert phrase_pattern(["la", "vpn"]).search(text) and not phrase_pattern(["ve", "vpn"]).search(text)
+    assert phrase_pattern([]).search(text) and phrase_pattern(["", "vpn"]).search(text)  # nothing to require
