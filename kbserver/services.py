@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 
@@ -38,13 +38,29 @@ from kbserver.servicenow.outbox import enqueue
 from kbserver.settings import Settings
 from kbserver.site import Site
 from kbserver.store import connect, migrate
-from kbserver.store.database import StoreBusy, no_wait, observe_write_waits, write_lock
+from kbserver.store.database import StoreBusy, WriteLock, no_wait, observe_write_waits, write_lock
 from kbserver.tickets import TicketSystem
 from kbserver.users import User, UserStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 LOOP_WAIT = 0.05  # seconds a request waits on the event loop for the store's write lock (see run_write)
+_LOCKED, _BUSY = object(), object()  # what _write_now gives when it wrote nothing
+
+
+def _write_now(lock: WriteLock, work: Callable[..., Any], *args: Any) -> Any:
+    """work(*args) on this thread, if the store's write lock is free and SQLite does not make it wait;
+    otherwise nothing is written, and the answer is _LOCKED (another writer holds the lock) or _BUSY (SQLite
+    is held by a writer outside the lock, which only a thread should wait for)."""
+    if not lock.acquire(blocking=False):
+        return _LOCKED
+    try:
+        with no_wait():
+            return work(*args)
+    except StoreBusy:
+        return _BUSY
+    finally:
+        lock.release()
 
 
 @dataclass
@@ -322,19 +338,11 @@ class Services:
         lock = write_lock(self.engine)
         if lock is not None:
             deadline, pause = time.monotonic() + LOOP_WAIT, 0.0005
-            while True:
-                if lock.acquire(blocking=False):
-                    try:
-                        with no_wait():
-                            return work(*args)
-                    except StoreBusy:
-                        break  # SQLite is held by a writer outside the lock: wait for it on a thread
-                    finally:
-                        lock.release()
-                if time.monotonic() >= deadline:
-                    break
+            while (done := _write_now(lock, work, *args)) is _LOCKED and time.monotonic() < deadline:
                 await asyncio.sleep(pause)
                 pause = min(2 * pause, 0.004)
+            if done is not _LOCKED and done is not _BUSY:
+                return cast(T, done)
         return await asyncio.to_thread(work, *args)
 
     def defer_write(self, work: Callable[..., object], *args: Any) -> None:
@@ -348,14 +356,9 @@ class Services:
         lock = write_lock(self.engine)
         if lock is None:  # PostgreSQL: no store-wide write lock to wait for
             return await asyncio.to_thread(work, *args)
-        if lock.acquire(blocking=False):
-            try:
-                with no_wait():
-                    return work(*args)
-            except StoreBusy:
-                pass
-            finally:
-                lock.release()
+        done = _write_now(lock, work, *args)
+        if done is not _LOCKED and done is not _BUSY:
+            return cast(T, done)
         self.defer_write(work, *args)
         return None
 

@@ -112,16 +112,12 @@ class ReadConfirmations:
             found = self._standings(doc_id=doc_id)
             # standings come by document, then name: each document's rows are put overdue, pending, confirmed.
             rows: list[dict[str, Any]] = []
-            for _, group in groupby(found, key=lambda s: s.document.doc_id):
-                by_state: dict[str, list[Standing]] = {"overdue": [], "pending": [], "confirmed": []}
-                for s in group:
-                    by_state[s.state].append(s)
-                document: dict[str, Any] | None = None
-                for wanted, kept in by_state.items():
+            for _, run in groupby(found, key=lambda s: s.document.doc_id):
+                group = list(run)
+                document = _document(group[0].document)
+                for wanted in ("overdue", "pending", "confirmed"):
                     if state is None or state == wanted:
-                        for s in kept:
-                            document = document or _document(s.document)
-                            rows.append(_person(s, document))
+                        rows += [_person(s, document) for s in group if s.state == wanted]
             return rows
 
     def due(self, user: User, doc_id: str | None = None) -> list[dict[str, Any]]:

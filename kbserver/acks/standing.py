@@ -192,10 +192,7 @@ def standings(
                 if seq >= current:
                     out.append(Standing(document, person, "confirmed", since, seq, at, None, None))
                     continue
-                first = by_seq.get(start + 1, document)
-                asked = first.published_at
-                if asked < person.created_at:
-                    asked = person.created_at
+                asked = max(by_seq.get(start + 1, document).published_at, person.created_at)
                 due = asked + window
                 state: State = "overdue" if now > due else "pending"
                 out.append(Standing(document, person, state, since, seq, at, asked, due))
