@@ -38,6 +38,7 @@ from kbserver.servicenow.outbox import enqueue
 from kbserver.settings import Settings
 from kbserver.site import Site
 from kbserver.store import connect, migrate
+from kbserver.store.checkpoints import Checkpointer
 from kbserver.store.database import StoreBusy, WriteLock, no_wait, observe_write_waits, write_lock
 from kbserver.tickets import TicketSystem
 from kbserver.users import User, UserStore
@@ -89,6 +90,7 @@ class Services:
     readiness: ReadinessWatch = field(init=False, repr=False)
     reconciler: Reconciler = field(init=False, repr=False)
     servicenow: ServiceNow | None = None  # None unless KB_SERVICENOW_URL is set
+    checkpoints: Checkpointer | None = None  # a running service's, on a SQLite file store
     _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
     _after_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _index_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -151,6 +153,7 @@ class Services:
     def start_background(self) -> None:
         """What a running service does besides answering: catch up with main, deliver to ServiceNow."""
         self.reconciler.start()
+        self.checkpoints = Checkpointer.for_store(self.engine)
         # The index may be current already (no publish to follow), yet the store may lack the versions to
         # confirm: a first start after migration 9, or a restored store.
         self._start("acks", self.catch_up_acks)
@@ -367,6 +370,8 @@ class Services:
         queued writes)."""
         self.readiness.stop()
         self.reconciler.stop()
+        if self.checkpoints is not None:
+            self.checkpoints.stop()
         for thread in list(self._threads.values()):  # background work still using the store ends first
             thread.join(60)
         if self.servicenow is not None:

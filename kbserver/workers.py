@@ -27,6 +27,11 @@ APP = "kbserver.api.app:app_from_environment"
 STOP_SECONDS = 30  # how long a worker may take to finish its requests after SIGTERM
 QUICK_EXIT_SECONDS = 10  # a worker that dies sooner than this after its start is failing, not crashing
 PR_SET_PDEATHSIG = 1
+# uvicorn's choices, named rather than left to what happens to be installed. httptools parses a request with
+# about 10% less CPU per vote than h11 (the feedback bench: 1.24 against 1.38 ms). The event loop stays
+# asyncio's: uvloop, which "auto" would take if present, gave the same CPU and a longer tail (p95 25 against
+# 21 ms at 16 clients).
+HTTP, LOOP = "httptools", "asyncio"
 
 
 def reuse_port_spreads() -> bool:
@@ -72,7 +77,9 @@ def _worker(host: str, port: int, log_level: str, parent: int) -> None:  # pragm
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:
         return
-    config = uvicorn.Config(APP, factory=True, host=host, port=port, log_level=log_level, log_config=None)
+    config = uvicorn.Config(
+        APP, factory=True, host=host, port=port, http=HTTP, loop=LOOP, log_level=log_level, log_config=None
+    )
     uvicorn.Server(config).run(sockets=[_listen(host, port)])
 
 

@@ -21,7 +21,7 @@ from kbserver.repository.gitversion import require_git
 from kbserver.resources import starter_content
 from kbserver.services import Services
 from kbserver.settings import Settings
-from kbserver.workers import check_port_free, reuse_port_spreads
+from kbserver.workers import HTTP, LOOP, check_port_free, reuse_port_spreads
 
 
 def add_parser(sub: Verbs[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -124,6 +124,8 @@ def serve(settings: Settings, workers: int = 1) -> int:
         host=settings.host,
         port=settings.port,
         workers=workers,
+        http=HTTP,
+        loop=LOOP,
         log_level=settings.log_level,
         log_config=None,  # kbserver.logs configured this process, and the app factory configures each worker
     )

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from kbserver.filelock import FileLock
 from kbserver.store import schema
+from kbserver.store.checkpoints import BACKSTOP_PAGES
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +249,7 @@ def connect(url: str) -> sa.Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")  # the service checkpoints
             cursor.close()
 
         return engine
