@@ -39,6 +39,11 @@ def _analyse(lang: str, word: str) -> str | None:
     if word in stop_words(lang):
         return None
     folded = word.translate(accent_map)
+    if word[-1].isdigit() and word.isalnum():
+        # Snowball's rules remove or replace suffixes of letters, so a word of letters and digits that ends in
+        # a digit (an error code, a version, a ticket or model number: most of a desk's distinct words) is
+        # its own stem. Apostrophes, which the English stemmer rewrites, go through it.
+        return folded
     if lang == "es" and folded.endswith(("cion", "sion")) and len(folded) > 5:
         # Snowball's Spanish stemmer knows -ción/-sión only with the accent: without it, "configuracion"
         # would not be stemmed like "configuración" and "configuraciones".
