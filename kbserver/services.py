@@ -153,7 +153,8 @@ class Services:
     def start_background(self) -> None:
         """What a running service does besides answering: catch up with main, deliver to ServiceNow."""
         self.reconciler.start()
-        self.checkpoints = Checkpointer.for_store(self.engine)
+        if self.checkpoints is None:
+            self.checkpoints = Checkpointer.for_store(self.engine)
         # The index may be current already (no publish to follow), yet the store may lack the versions to
         # confirm: a first start after migration 9, or a restored store.
         self._start("acks", self.catch_up_acks)
