@@ -161,3 +161,25 @@ def test_cached_briefs_last_until_the_index_changes(content_repo: ContentReposit
         assert index.rebuild(content_repo, changed).action == "rebuilt"
         assert service.cached_brief("KB-0012") == (False, None)  # a new generation
         assert service.brief("KB-0012")["index_commit"] == changed  # type: ignore[index]
+
+
+def test_returned_pages_kept_decoded_are_dropped_when_the_index_changes(
+    content_repo: ContentRepository, tmp_path: Path
+) -> None:
+    """A search thread keeps the documents it returned decoded, by document number. A change deletes and
+    adds documents, and Whoosh's merges renumber them: after it, a long-lived service answers as a new one."""
+    index = SearchIndex(tmp_path / "index")
+    head = content_repo.resolve("main")
+    index.catch_up(content_repo, head)
+    queries = ["vpn", "contrasena", "impresora", "correo", "teams", "monitor", "wifi", "office"]
+    files = [p for p, _ in content_repo.files(head, "docs/kb/") if not p.endswith("index.md")]
+    with SearchService(index, cache_size=0) as kept:
+        for n, path in enumerate(files[:12]):
+            for q in queries:  # fills the kept pages with this state's document numbers
+                kept.search(q)
+            text = content_repo.read(content_repo.resolve("main"), path) or b""
+            change = {path: None} if n % 3 == 0 else {path: text + f"\nNota {n}: zqmarca{n}.\n".encode()}
+            index.catch_up(content_repo, _commit(content_repo, change))
+            with SearchService(index, cache_size=0) as fresh:
+                for q in [*queries, f"zqmarca{n}"]:
+                    assert kept.search(q)["results"] == fresh.search(q)["results"], (n, q)
