@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections import OrderedDict
@@ -18,80 +17,16 @@ from kbserver.errors import RepositoryError
 from kbserver.search.analysis import LANGS
 from kbserver.search.index import META_PATH, SearchIndex
 from kbserver.search.query import ParsedQuery, Synonyms, build_filter, build_query, parse_query, stems
-from kbserver.search.reading import PreloadedBM25F, cache_term_lookups
-from kbserver.search.snippet import best_section, lower, make_snippet, with_phrases, word_pattern
-from kbserver.search.typos import TypoTable, load_table
+from kbserver.search.reader import FACETS, Page, Reader, open_searcher
+from kbserver.search.snippet import best_section, make_snippet, with_phrases, word_pattern
+from kbserver.search.typos import load_table
 from kbserver.search.words import Words, query_langs, stemmed_in
 
 MAX_LIMIT = 100
 FACET_WINDOW = 100  # facets count the kinds, languages and tags of this many best hits
 PHRASE_SCAN = 400  # hits with all of a phrase's words whose text is checked for the phrase itself
 CACHE_SIZE = 1024  # answers kept per index state: a desk types the same prefixes all day
-FACETS = {"kind": "kind", "lang": "lang", "tag": "tags"}
 T = TypeVar("T")
-
-
-def _searcher(ix: Any) -> Any:
-    """A searcher whose scoring and term look-ups read from memory once read (kbserver/search/reading.py)."""
-    searcher = ix.searcher(weighting=PreloadedBM25F())
-    cache_term_lookups(searcher)
-    return searcher
-
-
-STORED_PAGES = 256  # returned documents kept decoded per search thread (see _Reader.page)
-Page = tuple[dict[str, Any], str, str, list[list[Any]]]  # stored fields, body, lowered body, sections
-
-
-@dataclass
-class _Reader:
-    generation: Path
-    index: Any
-    searcher: Any
-    synonyms: Synonyms
-    toc: int
-    typos: TypoTable
-    facet_sets: dict[str, dict[str, frozenset[int]]] = field(default_factory=dict)
-    filter_sets: dict[tuple[Any, ...], set[int]] = field(default_factory=dict)
-    pages: OrderedDict[int, Page] = field(default_factory=OrderedDict)
-
-    def page(self, docnum: int) -> Page:
-        """A returned document's stored fields, lowered body and sections, kept for the STORED_PAGES most
-        recently returned (until the searcher moves on). The same articles come back query after query
-        (77% of the bench mix's results), and reading one meant decompressing and unpickling its body."""
-        found = self.pages.get(docnum)
-        if found is None:
-            hit = self.searcher.stored_fields(docnum)
-            body = hit.get("body", "")
-            found = self.pages[docnum] = (hit, body, lower(body), json.loads(hit["sections"]))
-            if len(self.pages) > STORED_PAGES:
-                self.pages.popitem(last=False)
-        else:
-            self.pages.move_to_end(docnum)
-        return found
-
-    def allowed(self, filters: dict[str, list[str]]) -> set[int]:
-        """The active documents that pass the filters (kept until the searcher moves on; never changed)."""
-        key = tuple(sorted((name, tuple(sorted(set(values)))) for name, values in filters.items() if values))
-        if key not in self.filter_sets:
-            if len(self.filter_sets) > 256:
-                self.filter_sets.clear()
-            wanted = build_filter({name: list(values) for name, values in key})
-            self.filter_sets[key] = set(
-                self.searcher.docs_for_query(wanted)
-            )  # Whoosh takes a set, not frozen
-        return self.filter_sets[key]
-
-    def documents_with(self, facet: str) -> dict[str, frozenset[int]]:
-        """For each value of a facet field, the documents holding it (cached until the searcher moves on)."""
-        if facet not in self.facet_sets:
-            name = FACETS[facet]
-            self.facet_sets[facet] = {
-                value.decode() if isinstance(value, bytes) else value: frozenset(
-                    self.searcher.docs_for_query(wq.Term(name, value))
-                )
-                for value in self.searcher.lexicon(name)
-            }
-        return self.facet_sets[facet]
 
 
 @dataclass
@@ -115,7 +50,7 @@ class SearchService:
         self.index = index
         self.cache_size = cache_size
         self._local = threading.local()
-        self._open_readers: list[_Reader] = []  # every thread's reader, so close() can release them
+        self._open_readers: list[Reader] = []  # every thread's reader, so close() can release them
         self._briefs: _Briefs | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
@@ -134,21 +69,15 @@ class SearchService:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _open(self) -> _Reader:
+    def _open(self) -> Reader:
         generation = self.index.generation()
         if generation is None:
             raise RepositoryError("the search index is not built yet; run `kb index`")
-        reader: _Reader | None = getattr(self._local, "reader", None)
+        reader: Reader | None = getattr(self._local, "reader", None)
         if reader is not None and reader.generation == generation:
             latest = reader.index.latest_generation()
             if latest != reader.toc:
-                # Not Searcher.refresh(): it reuses segment readers by id without reloading their deletions,
-                # so deleted documents would stay visible. A fresh searcher is cheap, and the old one is ours.
-                stale = reader.searcher
-                reader.searcher, reader.toc = _searcher(reader.index), latest
-                reader.facet_sets, reader.filter_sets, reader.pages = {}, {}, OrderedDict()
-                reader.typos.refresh()
-                stale.close()
+                reader.move_to(latest)  # a fresh searcher is cheap, and the old one is ours
             return reader
         if reader is not None:
             reader.searcher.close()
@@ -157,15 +86,15 @@ class SearchService:
         ix = whoosh_index.open_dir(str(generation / "index"))
         synonyms_file = generation / "synonyms.txt"
         synonyms = Synonyms(synonyms_file.read_text() if synonyms_file.is_file() else "")
-        reader = _Reader(
-            generation, ix, _searcher(ix), synonyms, ix.latest_generation(), load_table(generation)
+        reader = Reader(
+            generation, ix, open_searcher(ix), synonyms, ix.latest_generation(), load_table(generation)
         )
         self._local.reader = reader
         with self._lock:
             self._open_readers.append(reader)
         return reader
 
-    def _with_searcher(self, work: Callable[[_Reader], T]) -> T:
+    def _with_searcher(self, work: Callable[[Reader], T]) -> T:
         try:
             return work(self._open())
         except RepositoryError:
@@ -199,7 +128,7 @@ class SearchService:
         limit = max(1, min(limit, MAX_LIMIT))
         offset = max(0, offset)
 
-        def work(reader: _Reader) -> dict[str, Any]:
+        def work(reader: Reader) -> dict[str, Any]:
             key = (
                 reader.generation,
                 reader.toc,
@@ -225,7 +154,7 @@ class SearchService:
 
     def _search(
         self,
-        reader: _Reader,
+        reader: Reader,
         text: str,
         parsed: ParsedQuery,
         langs: tuple[str, ...],
@@ -284,7 +213,7 @@ class SearchService:
         if not words:
             return {"query": text, "suggestions": []}
 
-        def work(reader: _Reader) -> dict[str, Any]:
+        def work(reader: Reader) -> dict[str, Any]:
             parts: list[wq.Query] = [wq.Term("title_fold", w) for w in words[:-1]]
             last = words[-1]
             parts.append(wq.Or([wq.Term("title_fold", last), wq.Prefix("title_fold", last)]))
@@ -309,7 +238,7 @@ class SearchService:
     def lookup(self, doc_id: str) -> dict[str, Any] | None:
         """The stored fields of the document with this id, and the commit of the index."""
 
-        def work(reader: _Reader) -> dict[str, Any] | None:
+        def work(reader: Reader) -> dict[str, Any] | None:
             stored = reader.searcher.document(id=doc_id)
             if stored is None:
                 return None
@@ -325,7 +254,7 @@ class SearchService:
         """The stored fields of the document served at a site path such as /kb/red-vpn/vpn-lenta/."""
         path = "/" + url.strip("/") + "/"
 
-        def work(reader: _Reader) -> dict[str, Any] | None:
+        def work(reader: Reader) -> dict[str, Any] | None:
             stored = reader.searcher.document(url=path)
             return {**stored, "index_commit": self._commit(reader.searcher)} if stored else None
 
@@ -337,7 +266,7 @@ class SearchService:
         key = _brief_key(doc_id, page)
         fields = ("id", "path", "kind", "owner", "changed", "url")
 
-        def work(reader: _Reader) -> dict[str, Any] | None:
+        def work(reader: Reader) -> dict[str, Any] | None:
             shared = self._briefs
             if shared is None or (shared.generation, shared.toc) != (reader.generation, reader.toc):
                 shared = self._briefs = _Briefs(reader.generation, reader.index, reader.toc)
@@ -370,7 +299,7 @@ class SearchService:
     def document_frequencies(self, lang: str, words: Collection[str]) -> tuple[int, dict[str, int]]:
         """How many documents are in lang, and how many of them hold each stem (to weigh words by rarity)."""
 
-        def work(reader: _Reader) -> tuple[int, dict[str, int]]:
+        def work(reader: Reader) -> tuple[int, dict[str, int]]:
             searcher = reader.searcher
             found = {w: searcher.doc_frequency(f"text_{lang}", w) for w in words}
             return searcher.doc_frequency("lang", lang), found
