@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import logging
@@ -159,6 +160,10 @@ class Services:
         # confirm: a first start after migration 9, or a restored store.
         self._start("acks", self.catch_up_acks)
         if self.servicenow is not None:
+            # On the service's event loop (the app's lifespan), the outbox's writes run there; without one (a
+            # command, a test) they run on the worker's thread.
+            with contextlib.suppress(RuntimeError):
+                self.servicenow.outbox.writes.attach(asyncio.get_running_loop())
             self.servicenow.start()
 
     def ticket_link(self, page: str) -> Callable[[sa.Connection, Vote], None] | None:
@@ -376,6 +381,7 @@ class Services:
         for thread in list(self._threads.values()):  # background work still using the store ends first
             thread.join(60)
         if self.servicenow is not None:
+            self.servicenow.outbox.writes.detach()  # the loop may be stopped, or be this thread
             self.servicenow.close()
         self.deferred.shutdown(wait=True)
         self.search_pool.shutdown(wait=True)

@@ -62,13 +62,16 @@ class Delivery:
     ) -> None:
         self.client, self.outbox, self.describe, self.options = client, outbox, describe, options
 
-    def deliver(self, entry: Entry) -> None:
-        """Resolve the ticket, add the work note, attach the article; raise on the first step that fails."""
+    def deliver(self, entry: Entry, steps: dict[str, Any] | None = None) -> None:
+        """Resolve the ticket, add the work note, attach the article; raise on the first step that fails,
+        leaving in steps what was done (or tried) by then, for the outbox's record of the failure."""
         about = self.describe(entry.doc_id) or {}
         title = str(about.get("title") or entry.doc_id)
-        # Steps done are written to the outbox with the next write rather than each on its own: a step lost in
-        # a crash is only done again (each is idempotent), except the work note, whose try is recorded first.
-        steps: dict[str, Any] = {}
+        # Steps done are written to the outbox with the delivery or the failure, not each on its own: a step
+        # lost in a crash is only done again, as each is idempotent. The work note is, by its marker: a try
+        # that may have written it is known from the failure's record, or, after a crash, from the lease the
+        # crashed worker left (see Outbox.claim), and is looked for before writing again.
+        steps = {} if steps is None else steps
         sys_id = entry.task_sys_id
         if sys_id is None:
             task = self.client.first("task", f"number={entry.ticket}", ("sys_id", "sys_class_name"))
@@ -82,8 +85,7 @@ class Delivery:
                 ("sys_id",),
             )
             if not written:
-                self.outbox.progress(entry.id, **steps, note_tried=True)
-                steps = {}
+                steps["note_tried"] = True
                 self.client.update("task", sys_id, {"work_notes": work_note(entry, title, self.options)})
             steps["noted"] = True
         if self.options.mirror and not entry.attached:
@@ -168,27 +170,28 @@ class OutboxWorker:
                 for left in entries[n:]:
                     outbox.release(left.id)
                 break
+            steps: dict[str, Any] = {}
             try:
-                self.delivery.deliver(entry)
+                self.delivery.deliver(entry, steps)
             except ServiceNowError as exc:
                 if exc.http_status == 429:
                     # The instance throttles this integration as a whole: every entry waits as long as it
                     # asks, and waiting is not a failed try (nothing goes dead for being throttled).
                     seconds = exc.retry_after if exc.retry_after is not None else outbox.first_delay
-                    outbox.progress(entry.id, last_error=exc.message)
+                    outbox.progress(entry.id, **steps, last_error=exc.message)
                     for left in entries[n:]:
                         outbox.release(left.id)
                     outbox.postpone(seconds)
                     log.warning("ServiceNow: throttled, waiting %s s: %s", seconds, exc.message)
                     break
-                state = outbox.failed(entry.id, exc.message, exc.retry_after)
+                state = outbox.failed(entry.id, exc.message, exc.retry_after, **steps)
                 log.warning("ServiceNow: %s not delivered (%s): %s", entry.key, state.value, exc.message)
             except KBError as exc:
-                state = outbox.failed(entry.id, exc.message)
+                state = outbox.failed(entry.id, exc.message, **steps)
                 log.warning("ServiceNow: %s not delivered (%s): %s", entry.key, state.value, exc.message)
             except Exception as exc:  # a bug must not stop every later delivery
                 log.exception("ServiceNow: delivering %s failed", entry.key)
-                outbox.failed(entry.id, f"{type(exc).__name__}: {exc}")
+                outbox.failed(entry.id, f"{type(exc).__name__}: {exc}", **steps)
         return len(entries)
 
     def _run(self) -> None:

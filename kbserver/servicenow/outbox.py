@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from kbserver.errors import Conflict, NotFound
 from kbserver.store.database import writing
+from kbserver.store.handoff import LoopWrites
 from kbserver.store.schema import servicenow_outbox
 
 MAX_DELAY = 3600.0  # seconds: the back-off stops doubling at an hour
@@ -74,6 +75,8 @@ class Outbox:
         self.engine = engine
         self.max_attempts = max_attempts
         self.first_delay = first_delay
+        # The service attaches its event loop: the worker thread's writes run there, as the votes' do.
+        self.writes = LoopWrites(engine)
 
     def claim(self, limit: int, lease_seconds: float) -> list[Entry]:
         """Up to limit due entries, each leased to this worker so that no other takes it meanwhile."""
@@ -85,15 +88,24 @@ class Outbox:
         # One statement, so the store's write lock is held for one step: a statement per entry let the
         # requests' event loop take the GIL between them, and votes waited behind the lock for 100 ms and
         # more. `due` is checked again on each row, so one that another worker leased meanwhile is left.
+        # An entry still leased (its lease ran out) was being delivered by a worker that died or stalled: it
+        # may have written the work note, so the note is looked for before it is written again. This is what
+        # spares the delivery a write of its own before each work note.
         lease = (
             servicenow_outbox.update()
             .where(o.id.in_(first.scalar_subquery()) & due)
-            .values(lease_until=now + timedelta(seconds=lease_seconds))
+            .values(
+                lease_until=now + timedelta(seconds=lease_seconds),
+                note_tried=o.note_tried | o.lease_until.is_not(None),
+            )
             .returning(*servicenow_outbox.c)
         )
-        with writing(self.engine) as conn:
-            rows = conn.execute(lease).all()
-        return sorted((_entry(r) for r in rows), key=lambda e: e.id)
+
+        def write() -> list[Any]:
+            with writing(self.engine) as conn:
+                return list(conn.execute(lease).all())
+
+        return sorted((_entry(r) for r in self.writes.run(write)), key=lambda e: e.id)
 
     def progress(self, entry_id: int, **steps: Any) -> None:
         """Record a step done (task_sys_id, note_tried, noted, attached), so a retry does not repeat it."""
@@ -111,8 +123,14 @@ class Outbox:
             last_error=None,
         )
 
-    def failed(self, entry_id: int, error: str, retry_after: float | None = None) -> EntryState:
-        """Count a failed try; the entry waits (back-off, or the instance's Retry-After) or goes dead."""
+    def failed(self, entry_id: int, error: str, retry_after: float | None = None, **steps: Any) -> EntryState:
+        """Count a failed try, with the steps it did; the entry waits (back-off, or the instance's
+        Retry-After) or goes dead."""
+        return self.writes.run(lambda: self._failed(entry_id, error, retry_after, steps))
+
+    def _failed(
+        self, entry_id: int, error: str, retry_after: float | None, steps: dict[str, Any]
+    ) -> EntryState:
         o = servicenow_outbox.c
         with writing(self.engine) as conn:
             attempts = int(conn.scalar(sa.select(o.attempts).where(o.id == entry_id)) or 0) + 1
@@ -124,6 +142,7 @@ class Outbox:
                 servicenow_outbox.update()
                 .where(o.id == entry_id)
                 .values(
+                    **steps,
                     attempts=attempts,
                     state=state.value,
                     last_error=error[:2000],
@@ -142,12 +161,12 @@ class Outbox:
         """Hold every due pending entry back (the instance asked to slow down), without counting a try."""
         o = servicenow_outbox.c
         later = datetime.now(UTC) + timedelta(seconds=seconds)
-        with writing(self.engine) as conn:
-            conn.execute(
-                servicenow_outbox.update()
-                .where((o.state == EntryState.PENDING.value) & (o.next_attempt_at < later))
-                .values(next_attempt_at=later)
-            )
+        held = (
+            servicenow_outbox.update()
+            .where((o.state == EntryState.PENDING.value) & (o.next_attempt_at < later))
+            .values(next_attempt_at=later)
+        )
+        self.writes.run(lambda: self._execute(held))
 
     def retry(self, entry_id: int) -> dict[str, Any]:
         """Send a dead entry again, with a fresh count of tries."""
@@ -193,12 +212,16 @@ class Outbox:
         return found.replace(tzinfo=UTC) if found is not None and found.tzinfo is None else found
 
     def _update(self, entry_id: int, **values: Any) -> None:
+        changed = (
+            servicenow_outbox.update()
+            .where(servicenow_outbox.c.id == entry_id)
+            .values(**values, updated_at=datetime.now(UTC))
+        )
+        self.writes.run(lambda: self._execute(changed))
+
+    def _execute(self, statement: sa.Executable) -> None:
         with writing(self.engine) as conn:
-            conn.execute(
-                servicenow_outbox.update()
-                .where(servicenow_outbox.c.id == entry_id)
-                .values(**values, updated_at=datetime.now(UTC))
-            )
+            conn.execute(statement)
 
 
 def _entry(row: Any) -> Entry:

@@ -113,3 +113,16 @@ def test_failures_are_domain_errors_that_never_name_the_secret(
     assert standin.password not in said and "not-the-password" not in said
     client.close()
     wrong.close()
+
+
+def test_a_page_link_to_another_host_is_not_followed(settings: Settings, standin: StandIn) -> None:
+    """The next page's link goes with the integration user's credentials: only to the instance itself."""
+    for n in range(3):
+        standin.insert("incident", short_description=f"case {n}")
+    # Asked for by name, the stand-in links its pages by address: another origin.
+    named = standin.url.replace("127.0.0.1", "localhost")
+    client = client_for(connect_settings(settings, standin, servicenow_url=named))
+    with pytest.raises(ServiceNowError, match="another host"):
+        list(client.records("incident", "", ("number",), page_size=2))
+    assert len([r for r in standin.requests if r[2] == "/api/now/table/incident"]) == 1
+    client.close()

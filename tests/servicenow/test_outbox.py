@@ -3,6 +3,9 @@ the instance does meanwhile; on SQLite and on a real PostgreSQL."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -10,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from kbserver.api.app import create_app
@@ -19,6 +23,7 @@ from kbserver.servicenow.outbox import Outbox, enqueue
 from kbserver.services import Services
 from kbserver.settings import Settings
 from kbserver.store import connect, migrate
+from kbserver.store.schema import servicenow_outbox
 from tests.servicenow.conftest import connect_settings
 from tests.servicenow.standin import Fault, StandIn
 
@@ -99,6 +104,48 @@ def test_one_work_note_and_one_attachment_through_failures_downtime_and_a_restar
     stub = standin.rows("kb_knowledge", sys_id=attached[0]["kb_knowledge"])[0]
     assert stub["short_description"].startswith("KB-0001: ")
     assert "https://kb.example.test/" in stub["text"]
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    """The environment that gives a `kb` command these settings."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        text = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+        env[f"KB_{name.upper()}"] = text
+    return env
+
+
+def test_a_worker_killed_after_writing_the_note_leaves_one_note(linked: Settings, standin: StandIn) -> None:
+    """No step is recorded before the work note is written: the lease a killed worker leaves says that the
+    note may be there, and the next worker looks for it rather than write it again."""
+    incident = standin.rows("incident")[0]["sys_id"]
+    slow = linked.model_copy(update={"servicenow_timeout": 30.0})
+    services = Services.open(linked)
+    services.catch_up_index()  # the work note names the article's title, from the index
+    services.close()
+    engine = connect(linked.database_url)
+    with engine.begin() as conn:
+        enqueue(conn, "INC0000001", "KB-0001", "c" * 40, "/kb/x/")
+    standin.faults.append(Fault(late=30.0, methods=("PATCH",)))  # the note is written; the answer is late
+    kb = [str(Path(sys.executable).with_name("kb")), "servicenow", "deliver", "--seconds", "60"]
+    env = _environment(slow)
+    worker = subprocess.Popen(kb, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        until(lambda: standin.work_notes(incident))
+    finally:
+        worker.kill()
+        worker.wait()
+    o = servicenow_outbox.c
+    with engine.begin() as conn:  # the killed worker's lease runs out
+        ((attempts, lease),) = conn.execute(sa.select(o.attempts, o.lease_until)).all()
+        assert attempts == 0 and lease is not None
+        conn.execute(servicenow_outbox.update().values(lease_until=sa.func.current_timestamp()))
+    done = subprocess.run(kb, env=_environment(slow), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert Outbox(engine, 5, 1.0).counts()["delivered"] == 1
+    engine.dispose()
+    assert len(standin.work_notes(incident)) == 1
+    assert len(standin.rows("m2m_kb_task", task=incident)) == 1
 
 
 def test_the_work_note_names_the_article_its_version_and_its_link(linked: Settings, standin: StandIn) -> None:
