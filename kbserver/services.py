@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import functools
 import logging
@@ -160,10 +159,6 @@ class Services:
         # confirm: a first start after migration 9, or a restored store.
         self._start("acks", self.catch_up_acks)
         if self.servicenow is not None:
-            # On the service's event loop (the app's lifespan), the outbox's writes run there; without one (a
-            # command, a test) they run on the worker's thread.
-            with contextlib.suppress(RuntimeError):
-                self.servicenow.outbox.writes.attach(asyncio.get_running_loop())
             self.servicenow.start()
 
     def ticket_link(self, page: str) -> Callable[[sa.Connection, Vote], None] | None:
@@ -339,7 +334,7 @@ class Services:
 
         On SQLite the write runs here on the event loop when it can take the store's write lock at once: it
         takes about 0.1 ms, and handing it to a thread cost several times that under load (each hand-over
-        waits for the GIL). While another writer holds the lock (the ServiceNow outbox's thread, another
+        waits for the GIL). While another writer holds the lock (the ServiceNow delivery process, another
         worker process), the request waits for it here, asking again after a short sleep that serves the
         other requests meanwhile: votes that waited on threads instead queued six deep behind the pool and
         each needed the GIL back from the event loop, which made 100 ms stalls of 1 ms writes. A writer that
@@ -381,7 +376,6 @@ class Services:
         for thread in list(self._threads.values()):  # background work still using the store ends first
             thread.join(60)
         if self.servicenow is not None:
-            self.servicenow.outbox.writes.detach()  # the loop may be stopped, or be this thread
             self.servicenow.close()
         self.deferred.shutdown(wait=True)
         self.search_pool.shutdown(wait=True)

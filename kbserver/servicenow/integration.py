@@ -13,6 +13,7 @@ from kbserver.servicenow.config import ServiceNowConfig
 from kbserver.servicenow.delivery import Delivery, DeliveryOptions, Describe, OutboxWorker
 from kbserver.servicenow.incidents import IncidentPull
 from kbserver.servicenow.outbox import Outbox
+from kbserver.servicenow.process import DeliveryProcess
 from kbserver.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,10 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ServiceNow:
-    """The connector, the outbox and its worker, and the periodic incident pull."""
+    """The connector, the outbox and its worker, and the periodic incident pull: run by the service in a
+    process of its own (start), and by that process (run_here)."""
 
+    settings: Settings
     config: ServiceNowConfig
     client: ServiceNowClient
     outbox: Outbox
@@ -30,6 +33,7 @@ class ServiceNow:
     pull_seconds: float
     _stop: threading.Event = field(default_factory=threading.Event)
     _puller: threading.Thread | None = None
+    _process: DeliveryProcess | None = None
 
     @classmethod
     def open(cls, settings: Settings, engine: sa.Engine, describe: Describe) -> ServiceNow | None:
@@ -44,10 +48,33 @@ class ServiceNow:
         )
         worker = OutboxWorker(Delivery(client, outbox, describe, options), rate=settings.servicenow_rate)
         pull = IncidentPull(client, engine, config.desk_groups)
-        return cls(config, client, outbox, worker, pull, settings.servicenow_pull_minutes * 60)
+        return cls(settings, config, client, outbox, worker, pull, settings.servicenow_pull_minutes * 60)
 
     def start(self) -> None:
-        """Start the background work: delivering the outbox and, if set, the periodic pull."""
+        """Start the background work (delivering the outbox and, if set, the periodic pull) in a process of
+        its own."""
+        if self._process is None:
+            self._process = DeliveryProcess(self.settings)
+        self._process.start()
+
+    def wake(self) -> None:
+        """A new link waits in the outbox: deliver it now rather than at the next poll."""
+        if self._process is not None:
+            self._process.wake()
+        else:
+            self.worker.wake()
+
+    def stop(self) -> None:
+        """Stop the background work; what is left waits in the store."""
+        if self._process is not None:
+            self._process.stop()
+        self._stop.set()
+        self.worker.stop()
+        if self._puller is not None:
+            self._puller.join(30)
+
+    def run_here(self) -> None:
+        """The background work on threads of this process (the delivery process's)."""
         self.worker.start()
         if self.pull_seconds > 0 and (self._puller is None or not self._puller.is_alive()):
             self._stop.clear()
@@ -65,8 +92,5 @@ class ServiceNow:
 
     def close(self) -> None:
         """Stop the background work and close the connections; what is left waits in the store."""
-        self._stop.set()
-        self.worker.stop()
-        if self._puller is not None:
-            self._puller.join(30)
+        self.stop()
         self.client.close()

@@ -10,11 +10,10 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from kbserver.errors import Conflict, NotFound
 from kbserver.store.database import writing
-from kbserver.store.handoff import LoopWrites
 from kbserver.store.schema import servicenow_outbox
 
 MAX_DELAY = 3600.0  # seconds: the back-off stops doubling at an hour
@@ -49,8 +48,8 @@ def link_key(ticket: str, doc_id: str, commit: str) -> str:
 
 
 @cache
-def _insert(dialect_name: str) -> sa.Executable:
-    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert(servicenow_outbox)
+def _postgres_insert() -> sa.Executable:
+    insert = postgresql.insert(servicenow_outbox)
     columns = ("key", "ticket", "doc_id", "commit", "page", "next_attempt_at", "created_at", "updated_at")
     statement: sa.Executable = insert.values(
         {c: sa.bindparam(f"o_{c}") for c in columns}
@@ -60,12 +59,28 @@ def _insert(dialect_name: str) -> sa.Executable:
     return statement
 
 
+# The link's insert for SQLite, straight through the driver: 10 µs in the vote's transaction, where
+# SQLAlchemy's statement took 50 (of a vote's 110). Times are written as SQLAlchemy writes them on SQLite
+# (UTC, with microseconds).
+_SQLITE_INSERT = (
+    'INSERT INTO servicenow_outbox (key, ticket, doc_id, "commit", page, state, attempts, next_attempt_at, '
+    "created_at, updated_at, note_tried, noted, attached) "
+    "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, 0, 0, 0) ON CONFLICT (key) DO NOTHING"
+)
+
+
 def enqueue(conn: sa.Connection, ticket: str, doc_id: str, commit: str, page: str) -> None:
     """Add a link in the caller's transaction (the feedback's own), unless the same link is there already."""
     now = datetime.now(UTC)
-    values: dict[str, Any] = {"key": link_key(ticket, doc_id, commit), "ticket": ticket, "doc_id": doc_id}
-    values |= {"commit": commit, "page": page, "next_attempt_at": now, "created_at": now, "updated_at": now}
-    conn.execute(_insert(conn.dialect.name), {f"o_{k}": v for k, v in values.items()})
+    key = link_key(ticket, doc_id, commit)
+    if conn.dialect.name == "sqlite":
+        moment = now.replace(tzinfo=None).isoformat(" ", "microseconds")
+        driver: Any = conn.connection.driver_connection
+        driver.execute(_SQLITE_INSERT, (key, ticket, doc_id, commit, page, moment, moment, moment))
+        return
+    values: dict[str, Any] = {"key": key, "ticket": ticket, "doc_id": doc_id, "commit": commit, "page": page}
+    values |= {"next_attempt_at": now, "created_at": now, "updated_at": now}
+    conn.execute(_postgres_insert(), {f"o_{k}": v for k, v in values.items()})
 
 
 class Outbox:
@@ -75,8 +90,6 @@ class Outbox:
         self.engine = engine
         self.max_attempts = max_attempts
         self.first_delay = first_delay
-        # The service attaches its event loop: the worker thread's writes run there, as the votes' do.
-        self.writes = LoopWrites(engine)
 
     def claim(self, limit: int, lease_seconds: float) -> list[Entry]:
         """Up to limit due entries, each leased to this worker so that no other takes it meanwhile."""
@@ -100,12 +113,9 @@ class Outbox:
             )
             .returning(*servicenow_outbox.c)
         )
-
-        def write() -> list[Any]:
-            with writing(self.engine) as conn:
-                return list(conn.execute(lease).all())
-
-        return sorted((_entry(r) for r in self.writes.run(write)), key=lambda e: e.id)
+        with writing(self.engine) as conn:
+            rows = conn.execute(lease).all()
+        return sorted((_entry(r) for r in rows), key=lambda e: e.id)
 
     def progress(self, entry_id: int, **steps: Any) -> None:
         """Record a step done (task_sys_id, note_tried, noted, attached), so a retry does not repeat it."""
@@ -126,11 +136,6 @@ class Outbox:
     def failed(self, entry_id: int, error: str, retry_after: float | None = None, **steps: Any) -> EntryState:
         """Count a failed try, with the steps it did; the entry waits (back-off, or the instance's
         Retry-After) or goes dead."""
-        return self.writes.run(lambda: self._failed(entry_id, error, retry_after, steps))
-
-    def _failed(
-        self, entry_id: int, error: str, retry_after: float | None, steps: dict[str, Any]
-    ) -> EntryState:
         o = servicenow_outbox.c
         with writing(self.engine) as conn:
             attempts = int(conn.scalar(sa.select(o.attempts).where(o.id == entry_id)) or 0) + 1
@@ -161,12 +166,12 @@ class Outbox:
         """Hold every due pending entry back (the instance asked to slow down), without counting a try."""
         o = servicenow_outbox.c
         later = datetime.now(UTC) + timedelta(seconds=seconds)
-        held = (
-            servicenow_outbox.update()
-            .where((o.state == EntryState.PENDING.value) & (o.next_attempt_at < later))
-            .values(next_attempt_at=later)
-        )
-        self.writes.run(lambda: self._execute(held))
+        with writing(self.engine) as conn:
+            conn.execute(
+                servicenow_outbox.update()
+                .where((o.state == EntryState.PENDING.value) & (o.next_attempt_at < later))
+                .values(next_attempt_at=later)
+            )
 
     def retry(self, entry_id: int) -> dict[str, Any]:
         """Send a dead entry again, with a fresh count of tries."""
@@ -212,16 +217,12 @@ class Outbox:
         return found.replace(tzinfo=UTC) if found is not None and found.tzinfo is None else found
 
     def _update(self, entry_id: int, **values: Any) -> None:
-        changed = (
-            servicenow_outbox.update()
-            .where(servicenow_outbox.c.id == entry_id)
-            .values(**values, updated_at=datetime.now(UTC))
-        )
-        self.writes.run(lambda: self._execute(changed))
-
-    def _execute(self, statement: sa.Executable) -> None:
         with writing(self.engine) as conn:
-            conn.execute(statement)
+            conn.execute(
+                servicenow_outbox.update()
+                .where(servicenow_outbox.c.id == entry_id)
+                .values(**values, updated_at=datetime.now(UTC))
+            )
 
 
 def _entry(row: Any) -> Entry:

@@ -8,73 +8,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from kbserver.api.app import create_app
-from kbserver.repository import ContentRepository
 from kbserver.servicenow.delivery import OutboxWorker, deliver_all
 from kbserver.servicenow.outbox import Outbox, enqueue
 from kbserver.services import Services
 from kbserver.settings import Settings
 from kbserver.store import connect, migrate
 from kbserver.store.schema import servicenow_outbox
-from tests.servicenow.conftest import connect_settings
+from tests.servicenow.conftest import FEEDBACK, feedback, running, until
 from tests.servicenow.standin import Fault, StandIn
-
-FEEDBACK = {"document_id": "KB-0001", "ticket": "INC0000001", "helpful": True, "outcome": "resolved"}
-
-
-@pytest.fixture
-def linked(tmp_path: Path, content_repo: ContentRepository, database_url: str, standin: StandIn) -> Settings:
-    """Settings with the integration on (mirroring too), on the parametrised store."""
-    standin.insert("incident", short_description="VPN no conecta", assignment_group="grp-desk")
-    base = Settings(
-        repo=content_repo.path,
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        site_autobuild=False,
-        public_url="https://kb.example.test/",
-    )
-    return connect_settings(base, standin, servicenow_mirror_articles=True)
-
-
-@contextmanager
-def running(settings: Settings) -> Iterator[tuple[Services, TestClient, dict[str, str]]]:
-    """The service as `kb serve` runs it, with its background worker; stopped on leaving."""
-    services = Services.open(settings)
-    if not services.users.list():
-        services.users.add("ana", "operator", None)
-        services.users.add("root", "admin", None)
-    services.catch_up_index()
-    tokens = {name: services.users.new_token(name, "test")[1] for name in ("ana", "root")}
-    try:
-        with TestClient(create_app(settings, services)) as client:
-            # The catch-up runs git in a thread, and subprocess's os.get_exec_path() swaps the process's
-            # warning filters while FastAPI builds a route under its own: wait, so that no warning leaks.
-            services.wait_for_background()
-            yield services, client, {n: f"Bearer {t}" for n, t in tokens.items()}
-    finally:
-        services.close()
-
-
-def until(condition: Callable[[], object], seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def _feedback(client: TestClient, auth: str, body: dict[str, object] = FEEDBACK) -> float:
-    started = time.monotonic()
-    response = client.post("/api/feedback", json=body, headers={"Authorization": auth})
-    assert response.status_code in (200, 201), response.text  # 200: the same vote again, updated
-    return time.monotonic() - started
 
 
 def test_one_work_note_and_one_attachment_through_failures_downtime_and_a_restart(
@@ -84,13 +31,13 @@ def test_one_work_note_and_one_attachment_through_failures_downtime_and_a_restar
     standin.faults += [Fault(500, methods=("GET",)), Fault(late=2.0, methods=("PATCH",))]
     with running(linked) as (services, client, auth):
         assert services.servicenow is not None
-        _feedback(client, auth["ana"])
-        _feedback(client, auth["ana"])  # the same link again: still one entry
+        feedback(client, auth["ana"])
+        feedback(client, auth["ana"])  # the same link again: still one entry
         # the first try meets a 500; the second writes the note, but its answer comes after the timeout
         until(lambda: services.servicenow and services.servicenow.outbox.entries()[0]["attempts"] >= 2)
         assert len(standin.work_notes(incident)) == 1
         standin.stop()  # down for a while: feedback is still answered at once
-        assert _feedback(client, auth["ana"], {**FEEDBACK, "helpful": False}) < 1.0
+        assert feedback(client, auth["ana"], {**FEEDBACK, "helpful": False}) < 1.0
         until(lambda: services.servicenow and services.servicenow.outbox.entries()[0]["attempts"] >= 3)
         assert services.servicenow.outbox.counts()["pending"] == 1
     standin.start()  # back up while the service is stopped; the service starts again on the same store
@@ -151,7 +98,7 @@ def test_a_worker_killed_after_writing_the_note_leaves_one_note(linked: Settings
 def test_the_work_note_names_the_article_its_version_and_its_link(linked: Settings, standin: StandIn) -> None:
     incident = standin.rows("incident")[0]["sys_id"]
     with running(linked) as (services, client, auth):
-        _feedback(client, auth["ana"])
+        feedback(client, auth["ana"])
         assert services.servicenow is not None
         until(lambda: services.servicenow and services.servicenow.outbox.counts()["delivered"] == 1)
         read = client.get("/api/documents/KB-0001/tickets", headers={"Authorization": auth["ana"]}).json()
@@ -167,7 +114,7 @@ def test_delivery_keeps_to_its_rate_and_the_cli_drain_does_not(linked: Settings,
     paced = linked.model_copy(update={"servicenow_rate": 4.0, "servicenow_mirror_articles": False})
     with running(paced) as (services, client, auth):
         for n in range(1, 6):  # five articles on one ticket: five links
-            _feedback(client, auth["ana"], {**FEEDBACK, "document_id": f"KB-{n:04d}"})
+            feedback(client, auth["ana"], {**FEEDBACK, "document_id": f"KB-{n:04d}"})
         assert services.servicenow is not None
         until(lambda: services.servicenow and services.servicenow.outbox.counts()["delivered"] == 5)
     notes = [r[0] for r in standin.requests if r[1] == "PATCH"]
@@ -177,9 +124,9 @@ def test_delivery_keeps_to_its_rate_and_the_cli_drain_does_not(linked: Settings,
     standin.requests.clear()
     with running(paced) as (services, client, auth):
         assert services.servicenow is not None
-        services.servicenow.worker.stop()  # only the drain below delivers, as `kb servicenow deliver` would
+        services.servicenow.stop()  # only the drain below delivers, as `kb servicenow deliver` would
         for n in range(6, 11):
-            _feedback(client, auth["ana"], {**FEEDBACK, "document_id": f"KB-{n:04d}"})
+            feedback(client, auth["ana"], {**FEEDBACK, "document_id": f"KB-{n:04d}"})
         drain = OutboxWorker(services.servicenow.worker.delivery, rate=1.0)
         deliver_all(drain, time.monotonic() + 30)
         assert services.servicenow.outbox.counts()["delivered"] == 10
@@ -190,7 +137,7 @@ def test_delivery_keeps_to_its_rate_and_the_cli_drain_does_not(linked: Settings,
 def test_a_429_is_waited_out_as_asked_and_is_no_failed_try(linked: Settings, standin: StandIn) -> None:
     standin.faults.append(Fault(429, retry_after=1, methods=("GET",)))
     with running(linked) as (services, client, auth):
-        _feedback(client, auth["ana"])
+        feedback(client, auth["ana"])
         assert services.servicenow is not None
         until(lambda: services.servicenow and services.servicenow.outbox.counts()["delivered"] == 1)
         assert services.servicenow.outbox.entries()[0]["attempts"] == 0
@@ -203,7 +150,7 @@ def test_dead_letters_are_shown_to_admins_and_retried(linked: Settings, standin:
     linked = Settings(**{**linked.model_dump(), "servicenow_max_attempts": 2})
     body = {**FEEDBACK, "ticket": "INC0000042"}  # not in ServiceNow (yet)
     with running(linked) as (services, client, auth):
-        _feedback(client, auth["ana"], body)
+        feedback(client, auth["ana"], body)
         assert services.servicenow is not None
         until(lambda: services.servicenow and services.servicenow.outbox.counts()["dead"] == 1)
         admin = {"Authorization": auth["root"]}

@@ -165,7 +165,7 @@ def servicenow_retry(entry_id: RecordId, _user: AdminUser, services: ServicesDep
     """Send a dead entry to ServiceNow again."""
     found = integration(services)
     found.outbox.retry(entry_id)
-    found.worker.wake()
+    found.wake()
     return RedirectResponse("/app/servicenow", status_code=303)
 
 

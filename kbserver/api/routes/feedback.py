@@ -89,7 +89,7 @@ async def give_feedback(
     record, is_new = await services.run_write(services.feedback.record, vote, link)
     services.metrics.vote(body.helpful)
     if link is not None and services.servicenow is not None:
-        services.servicenow.worker.wake()  # delivered in the background: ServiceNow never delays this answer
+        services.servicenow.wake()  # delivered in the background: ServiceNow never delays this answer
     if body.search_id and ticket:
         await services.run_write(services.search_log.linked, body.search_id, user.id)
     if is_new:

@@ -62,7 +62,7 @@ def retry(entry_id: RecordId, _admin: AdminUser, services: ServicesDep) -> dict[
     """Send a dead entry again, with a fresh count of tries."""
     found = integration(services)
     entry = found.outbox.retry(entry_id)
-    found.worker.wake()
+    found.wake()
     return entry
 
 
