@@ -6,8 +6,8 @@
    links waiting in the outbox, so that delivery runs all through the load (the runs of the two alternate):
    p50 and p95 of each (medians of 5 runs), and the difference against the spread between runs (target:
    p95 <= 25 ms on SQLite, and no added latency beyond that spread).
-3. A pull of 100,000 incidents (with their Attached Knowledge and survey results) into SQLite, in a fresh
-   process: its time and its peak memory (maximum resident set, and above the process before the pull).
+3. A pull of the desk's 100,000 incidents (with their Attached Knowledge and survey results) into SQLite, in a
+   fresh process: its time and its peak memory (maximum resident set, and above the process before the pull).
 
     python bench/servicenow_bench.py [--scale 0.1]
 

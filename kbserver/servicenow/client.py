@@ -85,7 +85,7 @@ class ServiceNowClient:
         """Every record of table that matches the encoded query, page by page (Link rel="next" if given)."""
         params: dict[str, Any] | None = self._params(query, fields) | {"sysparm_limit": page_size}
         url: str = TABLE_API + table
-        offset = 0
+        offset, linked = 0, False
         while True:
             response = self._send("GET", url, params=params)
             page = _result(response)
@@ -95,7 +95,8 @@ class ServiceNowClient:
             following = _next_link(response)
             if following:
                 url, params = following, None  # the link carries every parameter
-            elif len(page) < page_size:
+                linked = True
+            elif linked or len(page) < page_size:  # (a full last page has no rel="next" either)
                 return
             else:  # an instance that sends no Link header: page by offset
                 offset += len(page)

@@ -126,3 +126,17 @@ def test_a_page_link_to_another_host_is_not_followed(settings: Settings, standin
         list(client.records("incident", "", ("number",), page_size=2))
     assert len([r for r in standin.requests if r[2] == "/api/now/table/incident"]) == 1
     client.close()
+
+
+def test_paging_ends_on_a_full_last_page(settings: Settings, standin: StandIn) -> None:
+    """Twenty records in pages of ten: the second page is full and has no rel="next", and it is the end; the
+    pages are not read again by offset."""
+    for n in range(20):
+        standin.insert("incident", short_description=f"case {n}", assignment_group="grp-desk")
+    client = client_for(connect_settings(settings, standin))
+    found = list(client.records("incident", "ORDERBYnumber", ("number",), page_size=10))
+    assert [r["number"] for r in found] == [f"INC{n:07d}" for n in range(1, 21)]
+    assert len([r for r in standin.requests if r[2] == "/api/now/table/incident"]) == 2
+    two = list(client.records("incident", "numberININC0000001,INC0000002", ("number",), page_size=2))
+    assert len(two) == 2  # one full page and no Link at all: one more request, by offset, finds nothing
+    client.close()
