@@ -109,8 +109,8 @@ class Settings(BaseSettings):
         5.0,
         gt=0,
         le=1000,
-        description="Links delivered per second at most, per process: a backlog drains without taking the CPU"
-        " that operators' requests need (5 a second is 18,000 an hour).",
+        description="Links delivered per second at most, per data directory: a backlog drains without taking"
+        " the CPU that operators' requests need (5 a second is 18,000 an hour).",
     )
     servicenow_pull_minutes: float = Field(
         15.0, ge=0, description="Minutes between incident pulls; 0 pulls only on `kb servicenow pull`."

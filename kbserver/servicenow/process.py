@@ -6,29 +6,36 @@ on, and the GIL's hand-overs stretched that: at 16 clients the p95 of a vote wen
 delivery ran (5 links a second), and a pull of 100,000 incidents would have held the service for seconds. In a
 process of its own it runs on another core.
 
-The service writes the settings to the child's standard input as one JSON line, then one byte whenever a new
-link waits (so that delivery starts at once rather than at the next poll). The end of its standard input is
-the child's signal to stop: the service closes it when stopping, and the kernel does when the service dies, so
-no child outlives its service. A child that dies is started again, after a pause that doubles while it keeps
+The service writes the settings to the child's standard input as one JSON line, then a byte when a new link
+waits (so that delivery starts at once rather than at the next poll). The end of its standard input is the
+child's signal to stop: the service closes it when stopping, and the kernel does when the service dies, so no
+child outlives its service. A child that dies is started again, after a pause that doubles while it keeps
 dying; what it had claimed waits out its lease in the outbox and is delivered by the next one.
+
+One child per data directory works; the others (`kb serve --workers N` starts one per worker) wait, before
+loading anything, for the lock file `servicenow.lock` there, and one of them takes over when the working one
+ends. So a host pulls the incidents once per interval, not once per worker, delivers at KB_SERVICENOW_RATE in
+all, and holds one working process (about 65 MB) rather than one per worker; a waiting one holds about 10 MB.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
 import threading
 import time
-from typing import IO, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
-from kbserver.settings import Settings
+if TYPE_CHECKING:  # (a waiting child loads nothing it does not need)
+    from kbserver.settings import Settings
 
 log = logging.getLogger(__name__)
 FIRST_PAUSE, LONGEST_PAUSE = 1.0, 60.0  # seconds before a child that died is started again
@@ -38,6 +45,8 @@ WAKE_PAUSE = 0.05  # seconds: the child reads the wake-ups at most this often
 
 def settings_json(settings: Settings) -> str:
     """The settings as one JSON line, secrets included (for the child's standard input, never a file)."""
+    from pydantic import SecretStr
+
     values: dict[str, Any] = settings.model_dump(mode="json")
     for name in type(settings).model_fields:
         value = getattr(settings, name)
@@ -128,8 +137,9 @@ class DeliveryProcess:
         with self._guard:
             if self._stopping.is_set():
                 return None
+            lock = self.settings.data_dir / "servicenow.lock"
             child = subprocess.Popen(
-                [sys.executable, "-m", "kbserver.servicenow.process"],
+                [sys.executable, "-m", "kbserver.servicenow.process", str(lock)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 start_new_session=True,  # a terminal's Ctrl-C goes to the service, which then stops the child
@@ -143,16 +153,38 @@ class DeliveryProcess:
         return child
 
 
+def _my_turn(lock_file: Path, stdin: int) -> int | None:
+    """Wait until this process holds the lock file (returns its descriptor, to keep open), or its service is
+    gone (None)."""
+    lock = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return lock
+        except BlockingIOError:
+            pass
+        ready, _, _ = select.select([stdin], [], [], 1.0)
+        if ready and not os.read(stdin, 65536):  # wake-ups meanwhile are for the working one's poll
+            os.close(lock)
+            return None
+
+
 def main() -> None:
-    """The child: deliver and pull until standard input ends."""
+    """The child: when its turn comes, deliver and pull until standard input ends."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop as when the service is gone
+    stdin = sys.stdin.buffer
+    line = stdin.readline()
+    held = _my_turn(Path(sys.argv[1]), stdin.fileno())  # kept open, and so locked, while this process lives
+    if held is None:
+        return
+
     from kbserver.logs import configure_logging
     from kbserver.search import SearchIndex, SearchService
     from kbserver.servicenow.integration import ServiceNow
+    from kbserver.settings import Settings
     from kbserver.store import connect
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop as when the service is gone
-    stdin = sys.stdin.buffer
-    settings = Settings(**json.loads(stdin.readline()))
+    settings = Settings(**json.loads(line))
     configure_logging(settings.log_level, settings.log_format)
     engine = connect(settings.resolved_database_url)
     search = SearchService(SearchIndex(settings.data_dir / "index"), cache_size=64)

@@ -58,6 +58,39 @@ def test_a_delivery_process_that_dies_is_started_again(linked: Settings, standin
     assert len(standin.work_notes(incident)) == 1
 
 
+def _lock_holders(lock_file: Path) -> set[int]:
+    """The processes holding a flock on lock_file, from /proc/locks."""
+    inode = lock_file.stat().st_ino
+    holders = set()
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()  # 1: FLOCK  ADVISORY  WRITE 4321 00:2d:1234 0 EOF
+        if len(fields) >= 6 and fields[1] == "FLOCK" and int(fields[5].split(":")[2]) == inode:
+            holders.add(int(fields[4]))
+    return holders
+
+
+def test_one_delivery_process_works_per_data_directory_and_another_takes_over(
+    linked: Settings, standin: StandIn
+) -> None:
+    """Two service processes on one data directory (`kb serve --workers 2`): one delivery process works and
+    the other waits; when the working one dies, a waiting one takes over."""
+    incident = standin.rows("incident")[0]["sys_id"]
+    lock_file = linked.data_dir / "servicenow.lock"
+    with running(linked) as (services, client, auth), running(linked) as (other, _, _):
+        assert services.servicenow is not None and other.servicenow is not None
+        outbox = services.servicenow.outbox
+        processes = [services.servicenow._process, other.servicenow._process]
+        until(lambda: all(p is not None and p.pid for p in processes))
+        until(lambda: lock_file.exists() and len(_lock_holders(lock_file)) == 1)
+        (working,) = _lock_holders(lock_file)
+        assert working in {p.pid for p in processes if p is not None}
+        os.kill(working, signal.SIGKILL)
+        until(lambda: len(_lock_holders(lock_file) - {working}) == 1)
+        feedback(client, auth["ana"])
+        until(lambda: outbox.counts()["delivered"] == 1)
+    assert len(standin.work_notes(incident)) == 1
+
+
 def test_the_delivery_process_ends_with_a_killed_service(
     tmp_path: Path, content_repo: ContentRepository, standin: StandIn
 ) -> None:
