@@ -58,11 +58,9 @@ class ServiceNow:
         self._process.start()
 
     def wake(self) -> None:
-        """A new link waits in the outbox: deliver it now rather than at the next poll."""
+        """A new link waits in the outbox: deliver it now rather than at the next poll (once started)."""
         if self._process is not None:
             self._process.wake()
-        else:
-            self.worker.wake()
 
     def stop(self) -> None:
         """Stop the background work; what is left waits in the store."""
