@@ -34,7 +34,7 @@ from kbserver.repository.upstream import Upstream
 from kbserver.search import CatchUp, SearchIndex, SearchService
 from kbserver.search.log import SearchLog
 from kbserver.servicenow.integration import ServiceNow
-from kbserver.servicenow.outbox import enqueue
+from kbserver.servicenow.outbox import end_intake, enqueue, intake_on
 from kbserver.settings import Settings
 from kbserver.site import Site
 from kbserver.store import connect, migrate
@@ -160,15 +160,20 @@ class Services:
         self._start("acks", self.catch_up_acks)
         if self.servicenow is not None:
             self.servicenow.start()
+        else:
+            end_intake(self.engine)
 
-    def ticket_link(self, page: str) -> Callable[[sa.Connection, Vote], None] | None:
+    def ticket_link(self, page: str) -> Callable[[sa.Connection, Vote, bool], None] | None:
         """For feedback on a ticket: what puts the link in the ServiceNow outbox, in the feedback's own
-        transaction; None while the integration is off."""
+        transaction; None while the integration is off. On SQLite a new vote's link is taken in by the
+        delivery instead, from its feedback row (see kbserver/servicenow/outbox.py): only an updated vote,
+        which may name another version of the document, is linked here."""
         if self.servicenow is None:
             return None
+        intake = intake_on(self.engine)
 
-        def link(conn: sa.Connection, vote: Vote) -> None:
-            if vote.ticket:
+        def link(conn: sa.Connection, vote: Vote, new: bool) -> None:
+            if vote.ticket and not (new and intake):
                 enqueue(conn, vote.ticket, vote.doc_id, vote.commit, page)
 
         return link

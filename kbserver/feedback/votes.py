@@ -47,10 +47,11 @@ class FeedbackStore:
         self.engine = engine
 
     def record(
-        self, vote: Vote, also: Callable[[sa.Connection, Vote], None] | None = None
+        self, vote: Vote, also: Callable[[sa.Connection, Vote, bool], None] | None = None
     ) -> tuple[dict[str, Any], bool]:
-        """Insert or update the vote in one statement, and run `also` in the same transaction (the ticket
-        link's outbox entry: both are kept, or neither); returns (the stored record, whether it was new)."""
+        """Insert or update the vote in one statement, and run `also(conn, vote, new)` in the same transaction
+        (the ticket link's outbox entry: both are kept, or neither); returns (the stored record, whether it
+        was new)."""
         now = datetime.now(UTC)
         params = {
             "v_user_id": vote.user_id,
@@ -65,9 +66,10 @@ class FeedbackStore:
         }
         with writing(self.engine) as conn:
             row = conn.execute(_upsert(self.engine.dialect.name), params).one()
+            new = _same_instant(row.created_at, now)
             if also is not None:
-                also(conn, vote)
-        return _row(row), _same_instant(row.created_at, now)
+                also(conn, vote, new)
+        return _row(row), new
 
     def get(self, feedback_id: int) -> dict[str, Any]:
         """One feedback record with its user's name."""

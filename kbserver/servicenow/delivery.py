@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,6 +67,8 @@ class Delivery:
         leaving in steps what was done (or tried) by then, for the outbox's record of the failure."""
         about = self.describe(entry.doc_id) or {}
         title = str(about.get("title") or entry.doc_id)
+        if not entry.page:  # taken in from the feedback (see outbox): its page as the index has it now
+            entry = replace(entry, page=str(about.get("url") or ""))
         # Steps done are written to the outbox with the delivery or the failure, not each on its own: a step
         # lost in a crash is only done again, as each is idempotent. The work note is, by its marker: a try
         # that may have written it is known from the failure's record, or, after a crash, from the lease the

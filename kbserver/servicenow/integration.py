@@ -12,7 +12,7 @@ from kbserver.servicenow.client import ServiceNowClient
 from kbserver.servicenow.config import ServiceNowConfig
 from kbserver.servicenow.delivery import Delivery, DeliveryOptions, Describe, OutboxWorker
 from kbserver.servicenow.incidents import IncidentPull
-from kbserver.servicenow.outbox import Outbox
+from kbserver.servicenow.outbox import Outbox, begin_intake
 from kbserver.servicenow.process import DeliveryProcess
 from kbserver.settings import Settings
 
@@ -53,12 +53,13 @@ class ServiceNow:
     def start(self) -> None:
         """Start the background work (delivering the outbox and, if set, the periodic pull) in a process of
         its own."""
+        begin_intake(self.outbox.engine)
         if self._process is None:
             self._process = DeliveryProcess(self.settings)
         self._process.start()
 
     def wake(self) -> None:
-        """A new link waits in the outbox: deliver it now rather than at the next poll (once started)."""
+        """A new link waits: deliver it now rather than at the next poll (once started)."""
         if self._process is not None:
             self._process.wake()
 
