@@ -45,7 +45,8 @@ class Entry:
 
 
 def link_key(ticket: str, doc_id: str, commit: str) -> str:
-    """The idempotency key of a link: the same document version on the same ticket is written once."""
+    """The idempotency key of a link: the same document version on the same ticket is written once. (The
+    intake spells it in SQL too: _SQLITE_TAKE_IN.)"""
     return f"{ticket}/{doc_id}/{commit}"
 
 
@@ -88,8 +89,8 @@ def enqueue(conn: sa.Connection, ticket: str, doc_id: str, commit: str, page: st
 # How a vote's link reaches the outbox depends on the store. On PostgreSQL the vote's own transaction adds
 # it (`enqueue`). On SQLite a new vote writes only its feedback row, and the delivery takes the rows given
 # since it last looked into the outbox when it claims work (`Outbox.claim`), as many as it claims: the outbox
-# row, its two indexes and the wake-up made a vote cost 4% more CPU time under load, and its p95 at 16
-# clients rose by 0.7 ms. (Taking each new vote in as it came, a write every 50 ms from the delivery process,
+# row and its two indexes made a vote cost 5% more CPU time under load, and its p95 at 16 clients rose by
+# 1.0 ms. (Taking each new vote in as it came, a write every 50 ms from the delivery process,
 # was worse: that writer held the store's write lock while it waited for a core, and votes waited behind it.)
 # An updated vote is still linked in its own transaction: it may name another version, and its row's id was
 # taken in already. Taking in by id is safe on SQLite only: its writers take turns, so a row is visible

@@ -99,7 +99,7 @@ def test_a_worker_killed_after_writing_the_note_leaves_one_note(linked: Settings
 def test_a_new_vote_is_linked_by_intake_on_sqlite_and_in_its_own_transaction_on_postgresql(
     linked: Settings, standin: StandIn
 ) -> None:
-    """On SQLite a new vote writes only its feedback row (the outbox row cost votes 4% of their CPU time), and
+    """On SQLite a new vote writes only its feedback row (the outbox row cost votes 5% of their CPU time), and
     the delivery takes it in when it claims work; it counts as pending meanwhile. PostgreSQL, whose ids may
     commit out of order, links it in the vote's transaction. A changed vote is linked in its own on both."""
     services = Services.open(linked)
