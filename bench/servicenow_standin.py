@@ -4,8 +4,9 @@
 
 prints its port, serves until its standard input closes. It runs apart from the process it is measured
 against, so that its work is not counted as the connector's (nor holds that process's GIL). Filtered lists
-are kept per query while the tables do not change, and `sys_idIN` looks rows up by key: the stand-in scans
-every row for every page otherwise, and the bench would measure that scan instead of the connector.
+are kept per query while the tables do not change, and `sys_idIN` and `number=` look rows up by key (as the
+instance's indexes do): the stand-in scans every row for every page and every ticket otherwise, on the cores
+the service and the connector share here, and the bench would measure that scan instead of the connector.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class BenchStandIn(StandIn):
     def __init__(self) -> None:
         super().__init__()
         self._found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._numbers: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self._sizes: dict[str, int] = {}
 
     def _list(self, table: str, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
@@ -38,6 +40,7 @@ class BenchStandIn(StandIn):
         key = (table, text)
         if self._sizes.get(table) != len(rows_table):  # a table that grew forgets its lists
             self._found = {k: v for k, v in self._found.items() if k[0] != table}
+            self._numbers.pop(table, None)
             self._sizes[table] = len(rows_table)
         found = self._found.get(key)
         if found is None:
@@ -45,6 +48,8 @@ class BenchStandIn(StandIn):
             rows = list(rows_table.values())
             if conditions and len(conditions[0]) == 1 and conditions[0][0][:2] == ("sys_id", "IN"):
                 rows = [rows_table[i] for i in conditions[0][0][2].split(",") if i in rows_table]
+            elif len(conditions) == 1 and len(conditions[0]) == 1 and conditions[0][0][:2] == ("number", "="):
+                rows = self._numbered(table, rows_table).get(conditions[0][0][2], [])
             found = [r for r in rows if _matches(self, table, r, conditions)]
             for name, descending in reversed(order):
                 found.sort(key=lambda r, n=name: _sortable(self._walk(table, r, n)), reverse=descending)
@@ -58,6 +63,14 @@ class BenchStandIn(StandIn):
             following = {**query, "sysparm_offset": str(offset + limit)}
             headers["Link"] = f'<{self.url}{path}?{urlencode(following)}>;rel="next"'
         return 200, {"result": page}, headers
+
+    def _numbered(self, table: str, rows_table: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        """The table's rows by number (kept until it grows), as the instance's index on number finds them."""
+        if table not in self._numbers:
+            self._numbers[table] = {}
+            for row in rows_table.values():
+                self._numbers[table].setdefault(str(row.get("number", "")), []).append(row)
+        return self._numbers[table]
 
 
 def seed(standin: StandIn, incidents: int) -> None:
