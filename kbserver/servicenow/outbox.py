@@ -63,13 +63,19 @@ def _postgres_insert() -> sa.Executable:
 
 
 # The link's insert for SQLite, straight through the driver: 10 µs in the vote's transaction, where
-# SQLAlchemy's statement took 50 (of a vote's 110). Times are written as SQLAlchemy writes them on SQLite
-# (UTC, with microseconds).
-_SQLITE_INSERT = (
+# SQLAlchemy's statement took 50 (of a vote's 110).
+_SQLITE_INTO = (
     'INSERT INTO servicenow_outbox (key, ticket, doc_id, "commit", page, state, attempts, next_attempt_at, '
     "created_at, updated_at, note_tried, noted, attached) "
+)
+_SQLITE_INSERT = _SQLITE_INTO + (
     "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, 0, 0, 0) ON CONFLICT (key) DO NOTHING"
 )
+
+
+def _sqlite_moment(now: datetime) -> str:
+    """A time as SQLAlchemy writes it on SQLite (UTC, without the zone, with microseconds)."""
+    return now.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def enqueue(conn: sa.Connection, ticket: str, doc_id: str, commit: str, page: str) -> None:
@@ -77,7 +83,7 @@ def enqueue(conn: sa.Connection, ticket: str, doc_id: str, commit: str, page: st
     now = datetime.now(UTC)
     key = link_key(ticket, doc_id, commit)
     if conn.dialect.name == "sqlite":
-        moment = now.replace(tzinfo=None).isoformat(" ", "microseconds")
+        moment = _sqlite_moment(now)
         driver: Any = conn.connection.driver_connection
         driver.execute(_SQLITE_INSERT, (key, ticket, doc_id, commit, page, moment, moment, moment))
         return
@@ -141,7 +147,7 @@ def _take_in(conn: sa.Connection, limit: int, now: datetime) -> int:
     driver: Any = conn.connection.driver_connection
     ids = [row[0] for row in driver.execute(_SQLITE_VOTES, (int(seen), limit))]
     if ids:
-        moment = now.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        moment = _sqlite_moment(now)
         driver.execute(_SQLITE_TAKE_IN, (moment, moment, moment, int(seen), ids[-1]))
         mark = servicenow_state.update().where(servicenow_state.c.key == INTAKE_KEY)
         conn.execute(mark.values(value=str(ids[-1])))
@@ -160,9 +166,7 @@ def waiting(engine: sa.Engine) -> int:
 
 _SQLITE_VOTES = "SELECT id FROM feedback WHERE id > ? AND ticket != '' ORDER BY id LIMIT ?"
 # The page is left empty: the delivery names the document's page as the index has it then.
-_SQLITE_TAKE_IN = (
-    'INSERT INTO servicenow_outbox (key, ticket, doc_id, "commit", page, state, attempts, next_attempt_at, '
-    "created_at, updated_at, note_tried, noted, attached) "
+_SQLITE_TAKE_IN = _SQLITE_INTO + (
     "SELECT ticket || '/' || doc_id || '/' || \"commit\", ticket, doc_id, \"commit\", '', 'pending', 0, "
     "?, ?, ?, 0, 0, 0 FROM feedback WHERE id > ? AND id <= ? AND ticket != '' ORDER BY id "
     "ON CONFLICT (key) DO NOTHING"
